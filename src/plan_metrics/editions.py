@@ -1,0 +1,92 @@
+"""Reading published editions (DESIGN.md section 8): the only thing dashboards and exports read.
+
+An edition is ``<reports>/<plan_id>/<school_year>/`` with results.parquet, status.parquet,
+manifest.json and notebooks/. Everything here reads suppressed aggregates only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import contract
+from .errors import PlanMetricsError
+from .paths import REPORTS_DIR
+from .results import RESULTS_COLUMNS, STATUS_COLUMNS, conform
+
+RESULTS_FILE, STATUS_FILE, MANIFEST_FILE = "results.parquet", "status.parquet", "manifest.json"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One published plan-year: its results, status and manifest."""
+    plan_id: str
+    school_year: str
+    path: Path
+    results: pd.DataFrame
+    status: pd.DataFrame
+    manifest: dict
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the edition was computed from the synthetic demo district."""
+        return bool(self.manifest.get("synthetic_data"))
+
+
+def edition_dir(reports: Path | str, plan_id: str, school_year: str) -> Path:
+    return Path(reports) / plan_id / school_year
+
+
+def list_editions(reports: Path | str = REPORTS_DIR) -> pd.DataFrame:
+    """Every complete edition under ``reports``: columns plan_id, school_year, path (sorted)."""
+    rows = []
+    root = Path(reports)
+    if root.is_dir():
+        for plan_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for year_dir in sorted(plan_dir.iterdir()):
+                if contract.SCHOOL_YEAR_RE.match(year_dir.name) and \
+                        (year_dir / MANIFEST_FILE).exists() and (year_dir / RESULTS_FILE).exists():
+                    rows.append({"plan_id": plan_dir.name, "school_year": year_dir.name,
+                                 "path": year_dir})
+    return pd.DataFrame(rows, columns=["plan_id", "school_year", "path"])
+
+
+def read_edition(reports: Path | str, plan_id: str, school_year: str) -> Edition:
+    """Read one edition; PlanMetricsError when it is not there."""
+    d = edition_dir(reports, plan_id, school_year)
+    if not (d / MANIFEST_FILE).exists():
+        have = list_editions(reports)
+        years = have.loc[have.plan_id == plan_id, "school_year"].tolist()
+        raise PlanMetricsError(
+            f"No edition of plan {plan_id!r} for {school_year}", str(d),
+            f"run 'plan-metrics run --plan {plan_id} --data DIR --years {school_year}' first"
+            + (f" (published years: {', '.join(years)})" if years else ""))
+    return _read(str(d), (d / MANIFEST_FILE).stat().st_mtime_ns, plan_id, school_year)
+
+
+@lru_cache(maxsize=64)
+def _read(d: str, _mtime: int, plan_id: str, school_year: str) -> Edition:
+    path = Path(d)
+    results = conform(pd.read_parquet(path / RESULTS_FILE), RESULTS_COLUMNS)
+    status = conform(pd.read_parquet(path / STATUS_FILE), STATUS_COLUMNS)
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    return Edition(plan_id, school_year, path, results, status, manifest)
+
+
+def read_history(reports: Path | str, plan_id: str, up_to: str | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All published years of a plan (up to and including ``up_to``): (results, status) stacked."""
+    eds = list_editions(reports)
+    years = sorted(eds.loc[eds.plan_id == plan_id, "school_year"])
+    if up_to:
+        years = [y for y in years if y <= up_to]
+    if not years:
+        raise PlanMetricsError(f"No published edition of plan {plan_id!r}", str(reports),
+                               f"run 'plan-metrics run --plan {plan_id} --data DIR --years all'")
+    parts = [read_edition(reports, plan_id, y) for y in years]
+    return (pd.concat([e.results for e in parts], ignore_index=True),
+            pd.concat([e.status for e in parts], ignore_index=True))
