@@ -1,0 +1,74 @@
+"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export.
+
+Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
+exit status; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import PlanMetricsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="plan-metrics", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo-data", help="generate the synthetic demo district")
+    d.add_argument("--out", default="data/demo")
+    d.add_argument("--size", choices=["small", "large"], default="small")
+    d.add_argument("--seed", type=int, default=2024)
+
+    v = sub.add_parser("validate", help="check a data directory against the data contract")
+    v.add_argument("--data", required=True)
+    v.add_argument("--plan")
+
+    r = sub.add_parser("run", help="compute editions with papermill, one per plan and year")
+    r.add_argument("--plan", required=True, help="a plan id, a plan YAML path, or 'all'")
+    r.add_argument("--data", required=True)
+    r.add_argument("--years", required=True, help="2023-24, 2023-24,2024-25 or all")
+    r.add_argument("--params")
+    r.add_argument("--out", default=None, help="reports folder (default: reports/)")
+    r.add_argument("--jobs", type=int)
+    r.add_argument("--min-n", type=int, dest="min_n")
+
+    s = sub.add_parser("serve", help="serve the dashboards with Voila on 127.0.0.1")
+    s.add_argument("--reports", default=None)
+    s.add_argument("--port", type=int, default=8866)
+
+    e = sub.add_parser("export", help="export charts, decks, workbooks or the HTML report")
+    e.add_argument("--plan", required=True)
+    e.add_argument("--year", required=True)
+    e.add_argument("--goal")
+    e.add_argument("--format", required=True, choices=["png", "svg", "pdf", "pptx", "xlsx", "html"])
+    e.add_argument("--reports", default=None)
+    e.add_argument("--out", default=".")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo-data":
+            from .synthetic import main as cmd
+        elif args.command == "validate":
+            from .loading import main as cmd
+        elif args.command == "run":
+            from .runner import main as cmd
+        elif args.command == "serve":
+            from .serve import main as cmd
+        else:
+            from .exports import main as cmd
+        return int(cmd(args) or 0)
+    except PlanMetricsError as e:
+        print(f"plan-metrics {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"plan-metrics {args.command}: interrupted; nothing was published.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
