@@ -37,6 +37,17 @@ class Edition:
         return bool(self.manifest.get("synthetic_data"))
 
 
+def write_edition(folder: Path | str, results: pd.DataFrame, status: pd.DataFrame,
+                  manifest: dict) -> Path:
+    """Write an edition's three files into ``folder`` (which the runner later moves into place)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    conform(results, RESULTS_COLUMNS).to_parquet(folder / RESULTS_FILE, index=False)
+    conform(status, STATUS_COLUMNS).to_parquet(folder / STATUS_FILE, index=False)
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
+    return folder
+
+
 def edition_dir(reports: Path | str, plan_id: str, school_year: str) -> Path:
     return Path(reports) / plan_id / school_year
 

@@ -228,6 +228,8 @@ class EquityReview(_Strict):
 
 
 class Plan(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     type: Literal["strategic", "action_steps", "equity_review"] = "strategic"
     title: str
@@ -239,6 +241,7 @@ class Plan(_Strict):
     core_values: list[str] = Field(default_factory=list)
     profile_of_graduate: dict[str, list[str]] = Field(default_factory=dict)
     goals: list[Goal]
+    measures_: list[Measure] = Field(default_factory=list, alias="measures")  # plan-level measures
     review: EquityReview | None = None
 
     @model_validator(mode="after")
@@ -253,6 +256,7 @@ class Plan(_Strict):
 
     def walk(self):
         """Every goal, outcome, objective, action step and measure, in document order."""
+        yield from self.measures_
         for g in self.goals:
             yield g
             yield from g.measures
@@ -274,8 +278,10 @@ class Plan(_Strict):
                 return m
         raise KeyError(measure_id)
 
-    def goal_of(self, measure_id: str) -> Goal:
-        """The goal a measure belongs to."""
+    def goal_of(self, measure_id: str) -> Goal | None:
+        """The goal a measure belongs to (None for a plan-level measure)."""
+        if any(m.id == measure_id for m in self.measures_):
+            return None
         for g in self.goals:
             if any(isinstance(t, Measure) and t.id == measure_id for t in _walk_goal(g)):
                 return g
