@@ -1,0 +1,994 @@
+"""Load and validate a district's data directory (DESIGN.md section 5; ``plan-metrics validate``).
+
+``load_data(data_dir)`` reads the CSV files ``<table>.csv`` of the data contract
+(``contract.TABLES``), checks every file, column and row against it, and returns a typed
+``Tables`` mapping. Invalid data never comes back: every problem found (not just the first) is
+collected as a ``Problem`` (file, CSV line, column, value, message, hint) and ``load_data`` raises
+one ``PlanMetricsError`` whose ``problems`` holds them all. A systematic fault in a large file is
+reported once per (file, column, fault) with a few example lines and a count.
+
+Checks are vectorized: each column is factorized once and only its distinct values are parsed in
+Python, so a few million rows validate in seconds.
+
+Severity: a survey response (or a discipline, assessment, program... row) of a student who is not
+in ``enrollment.csv`` for that school year is a *warning*, not an error: the row still counts for
+the district and the building, but it cannot be broken down by student group. Survey vendors'
+rosters often lag the SIS by a few students, and rejecting the whole file for that would block a
+board report. Warnings are printed by ``validate`` and kept in ``Tables.warnings``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from . import contract
+from .errors import PlanMetricsError
+
+#: At most this many example lines per (file, column, fault); the rest are counted.
+MAX_EXAMPLES = 5
+CODE_RE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+#: Tables whose rows carry a student_id of an enrolled student in the same school year.
+_ENROLLED_STUDENT_TABLES = ("survey_responses", "discipline", "assessments", "programs",
+                            "progression_rubrics", "service_hours")
+#: Tables a loaded table needs for its cross-table checks.
+_NEEDS = {"survey_responses": ("survey_items",)}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``row`` is the 1-based line in the CSV file (the header is line 1).
+
+    ``count`` is 1 for a single finding; a summary line standing for more findings of the same
+    kind has ``row`` None and ``count`` the number of lines it stands for.
+    """
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+    hint: str = ""
+    severity: str = "error"          # "error" or "warning"
+    count: int = 1
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.row}" if self.row is not None else "")
+        what = []
+        if self.column is not None:
+            what.append(f"column '{self.column}'")
+        if self.value is not None:
+            what.append(f"value '{_show(self.value)}'")
+        head = f"{where}: " + (" ".join(what) + ": " if what else "")
+        tag = "warning: " if self.severity == "warning" else ""
+        text = f"{head}{tag}{self.message.rstrip('.')}."
+        return f"{text} {self.hint.rstrip('.')}." if self.hint else text
+
+
+class Tables(Mapping):
+    """The validated tables of a data directory: table name -> typed pandas DataFrame.
+
+    ``get(name)`` is None for a table the district does not provide (or that was not asked for);
+    ``years`` the sorted school years present; ``hashes`` (sha256) and ``row_counts`` per file
+    name for the edition manifest; ``absent`` the contract tables with no file; ``warnings`` the
+    Problems of severity warning.
+    """
+
+    def __init__(self, frames: dict[str, pd.DataFrame], data_dir: Path, hashes: dict[str, str],
+                 row_counts: dict[str, int], absent: list[str], warnings: list[Problem]):
+        self._frames = frames
+        self.data_dir = Path(data_dir)
+        self.hashes = hashes
+        self.row_counts = row_counts
+        self.absent = absent
+        self.warnings = warnings
+        years: set[str] = set()
+        for name, df in frames.items():
+            col = contract.YEAR_COLUMN[name]
+            if col and name != "graduation_cohort":
+                years.update(df[col].unique().tolist())
+        self.years = sorted(years)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{k}={len(v)}" for k, v in self._frames.items())
+        return f"Tables({self.data_dir}, years={self.years}, {rows})"
+
+
+# ------------------------------------------------------------------------------------------------
+# Public entry points
+
+def load_data(data_dir: str | Path, tables: Iterable[str] | None = None,
+              years: Iterable[str] | None = None, plan=None) -> Tables:
+    """Read, validate and type the data directory's CSV files.
+
+    tables: only these tables (plus enrollment and buildings whenever a table joins them, and
+        survey_items for survey_responses); default all 14.
+    years: keep only rows of these school years (the whole file is validated first).
+    plan: a ``plan.Plan``; when given, progression_rubrics attributes and action_steps step ids
+        are checked against it.
+    Raises PlanMetricsError (with ``.problems``) when any error is found.
+    """
+    result, problems = validate_data(data_dir, tables=tables, plan=plan)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise _summary_error(Path(data_dir), errors, problems)
+    assert result is not None
+    if years is not None:
+        keep = list(years)
+        for y in keep:
+            contract.parse_school_year(y)
+        frames = {}
+        for name, df in result.items():
+            col = contract.YEAR_COLUMN[name]
+            if col and name != "graduation_cohort":
+                df = df[df[col].isin(keep)].reset_index(drop=True)
+            frames[name] = df
+        result = Tables(frames, result.data_dir, result.hashes, result.row_counts, result.absent,
+                        result.warnings)
+    return result
+
+
+def validate_data(data_dir: str | Path, tables: Iterable[str] | None = None,
+                  plan=None) -> tuple[Tables | None, list[Problem]]:
+    """Every problem of a data directory, and the typed tables when there is no error.
+
+    A missing data directory raises PlanMetricsError (it is one problem, not a list).
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise PlanMetricsError(f"The data directory {str(data_dir)!r} does not exist"
+                               if not data_dir.exists() else
+                               f"{str(data_dir)!r} is a file, not a data directory", str(data_dir),
+                               "give the folder that holds enrollment.csv, buildings.csv, ... "
+                               "(e.g. --data data/demo; `plan-metrics demo-data` creates it)")
+    wanted = _tables_to_read(tables)
+    v = _Validator(data_dir, plan)
+    v.run(wanted, check_strays=tables is None)
+    if any(p.severity == "error" for p in v.problems):
+        return None, v.problems
+    absent = [t for t in contract.TABLES if t not in v.frames]
+    warnings = [p for p in v.problems if p.severity == "warning"]
+    frames = {t: v.frames[t] for t in contract.TABLES if t in v.frames}
+    return Tables(frames, data_dir, v.hashes, v.row_counts, absent, warnings), v.problems
+
+
+def main(args) -> int:
+    """``plan-metrics validate --data DIR [--plan P]``: print every problem, or a summary."""
+    plan = None
+    if getattr(args, "plan", None):
+        from .plan import load_plan
+        plan = load_plan(args.plan)
+    data_dir = Path(args.data)
+    tables, problems = validate_data(data_dir, plan=plan)
+    print(format_problems(problems, data_dir), end="")
+    if tables is None:
+        errors = [p for p in problems if p.severity == "error"]
+        n = sum(p.count for p in errors)
+        files = len({p.file for p in errors})
+        print(f"\n{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)} of "
+              f"{data_dir}: nothing can be computed from this data until they are fixed.")
+        return 1
+    print(summary(tables))
+    return 0
+
+
+def format_problems(problems: list[Problem], data_dir: Path | None = None) -> str:
+    """Problems grouped per file, one per line ("file:line: column 'x' value 'y': message. hint")."""
+    out = []
+    by_file: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    for name, ps in by_file.items():
+        path = (data_dir / name) if data_dir is not None and name.endswith(".csv") else name
+        n_err = sum(p.count for p in ps if p.severity == "error")
+        n_warn = sum(p.count for p in ps if p.severity == "warning")
+        counts = ", ".join(x for x in (f"{n_err} error{'s' * (n_err != 1)}" if n_err else "",
+                                       f"{n_warn} warning{'s' * (n_warn != 1)}" if n_warn else "")
+                           if x)
+        out.append(f"{path} ({counts})")
+        for p in ps:
+            out.append(f"  {p}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def summary(tables: Tables) -> str:
+    """A short description of valid data: tables, rows, years, buildings and students per year."""
+    lines = [f"{tables.data_dir}: valid ({len(tables)} tables)."]
+    width = max((len(t) for t in contract.TABLES), default=10)
+    for name in tables:
+        lines.append(f"  {name:<{width}}  {len(tables[name]):>10,} rows")
+    if tables.absent:
+        lines.append(f"  absent (measures reading them report 'no data'): "
+                     f"{', '.join(tables.absent)}")
+    lines.append(f"  school years: {', '.join(tables.years) or '(none)'}")
+    if "buildings" in tables:
+        lines.append(f"  buildings: {len(tables['buildings'])}")
+    enr = tables.get("enrollment")
+    if enr is not None:
+        per_year = enr.groupby("school_year")["student_id"].nunique()
+        lines.append("  students: " + ", ".join(f"{y}: {n:,}" for y, n in per_year.items()))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# Internals
+
+def _tables_to_read(tables: Iterable[str] | None) -> list[str]:
+    if tables is None:
+        return list(contract.TABLES)
+    asked = list(tables)
+    unknown = [t for t in asked if t not in contract.TABLES]
+    if unknown:
+        raise PlanMetricsError(f"Unknown table(s) {', '.join(map(repr, unknown))}",
+                               "load_data(tables=...)",
+                               f"use names from the data contract: {', '.join(contract.TABLES)}")
+    want = set(asked)
+    for t in asked:
+        cols = contract.TABLES[t]["columns"]
+        if "building_id" in cols or "student_id" in cols:
+            want.update(("buildings", "enrollment"))
+        want.update(_NEEDS.get(t, ()))
+    return [t for t in contract.TABLES if t in want]
+
+
+def _show(value: str, limit: int = 60) -> str:
+    v = str(value).replace("\n", "\\n").replace("\r", "\\r")
+    return v if len(v) <= limit else v[:limit] + "..."
+
+
+def _summary_error(data_dir: Path, errors: list[Problem], problems: list[Problem]):
+    n = sum(p.count for p in errors)
+    files = sorted({p.file for p in errors})
+    first = "; ".join(str(p) for p in errors[:3])
+    more = f" (and {n - sum(p.count for p in errors[:3])} more)" if len(errors) > 3 else ""
+    return PlanMetricsError(
+        f"The data has {n} problem{'s' * (n != 1)} in {len(files)} file{'s' * (len(files) != 1)} "
+        f"({', '.join(files)}): {first}{more}", str(data_dir),
+        f"run `plan-metrics validate --data {data_dir}` for the full list, correct the files and "
+        f"run again", problems=problems)
+
+
+class _Column:
+    """One parsed column: typed values, missing mask, factorized codes (for keys and joins)."""
+
+    def __init__(self, typed: pd.Series | np.ndarray, missing: np.ndarray,
+                 codes: np.ndarray | None = None):
+        self.typed, self.missing, self.codes = typed, missing, codes
+
+
+@dataclass
+class _File:
+    """A CSV file being validated: its name, raw string columns and the row -> line mapping."""
+    table: str
+    name: str
+    path: Path
+    header: list[str]
+    raw: pd.DataFrame | None = None
+    irregular: bool = False                  # blank lines, quotes or bad rows: lines need a scan
+    bad_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, n values)
+    bad_count: int = 0                       # rows pyarrow skipped (wrong number of values)
+    _line_map: np.ndarray | None = None
+
+    def lines(self, idx) -> np.ndarray:
+        """CSV line numbers (header = 1) of 0-based data row indices."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if not self.irregular:
+            return idx + 2
+        if self._line_map is None:
+            self._scan()
+        return self._line_map[idx]
+
+    def _scan(self) -> None:
+        # The slow, exact path (only when a problem must be located in an irregular file):
+        # the start line of every record, as Python's csv module reads it.
+        starts, bad = [], []
+        ncol = len(self.header)
+        with open(self.path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            reader = csv.reader(f)
+            next(reader, None)
+            prev = reader.line_num
+            for rec in reader:
+                start = prev + 1
+                prev = reader.line_num
+                if not rec or (len(rec) == 1 and rec[0] == "" and ncol > 1):
+                    continue
+                if len(rec) != ncol:
+                    bad.append((start, len(rec)))
+                    continue
+                starts.append(start)
+        self._line_map = np.asarray(starts, dtype=np.int64)
+        self.bad_lines = bad
+
+
+class _Validator:
+    def __init__(self, data_dir: Path, plan=None):
+        self.data_dir = data_dir
+        self.plan = plan
+        self.problems: list[Problem] = []
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.cols: dict[str, dict[str, _Column]] = {}
+        self.hashes: dict[str, str] = {}
+        self.row_counts: dict[str, int] = {}
+        self.failed: set[str] = set()          # tables whose rows could not all be checked
+
+    # -- reporting ---------------------------------------------------------------------------
+    def add(self, file: str, message: str, hint: str = "", row=None, column=None, value=None,
+            severity: str = "error") -> None:
+        self.problems.append(Problem(file, row, column, value, message, hint, severity))
+
+    def rows(self, f: _File, column: str | None, mask, message, hint: str = "",
+             values: pd.Series | None = None, severity: str = "error") -> int:
+        """Report the rows where ``mask`` is true: a few examples and a count of the rest.
+
+        ``message`` is a text or a function of the (raw) value giving the text.
+        """
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not len(idx):
+            return 0
+        if severity == "error":
+            self.failed.add(f.table)
+        if values is None and column is not None and f.raw is not None and column in f.raw:
+            values = f.raw[column]
+        ex = idx[:MAX_EXAMPLES]
+        lines = f.lines(ex)
+        for i, line in zip(ex, lines):
+            value = None if values is None else str(values.iloc[i])
+            msg = message(value) if callable(message) else message
+            self.problems.append(Problem(f.name, int(line), column, value, msg, hint, severity))
+        rest = len(idx) - len(ex)
+        if rest:
+            more = f.lines(idx[len(ex):len(ex) + 5])
+            shown = ", ".join(str(int(x)) for x in more) + (", ..." if rest > 5 else "")
+            generic = message(None) if callable(message) else message
+            self.problems.append(Problem(
+                f.name, None, column, None,
+                f"{rest:,} more line{'s' * (rest != 1)} with the same problem "
+                f"({generic.rstrip('.')}), at lines {shown}", "", severity, count=rest))
+        return len(idx)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self, wanted: list[str], check_strays: bool) -> None:
+        files: dict[str, _File] = {}
+        for table in wanted:
+            f = self.read(table)
+            if f is not None:
+                files[table] = f
+        if check_strays:
+            self.strays()
+        for table in ("buildings", "enrollment"):
+            if table in wanted and table not in files and table not in self.failed:
+                self.add(f"{table}.csv", f"{table}.csv is missing; it is required (every other "
+                         f"table refers to its {'buildings' if table == 'buildings' else 'students'})",
+                         f"put {table}.csv in {self.data_dir} (columns: "
+                         f"{', '.join(contract.TABLES[table]['columns'])})")
+                self.failed.add(table)
+        for table, f in files.items():
+            self.check_table(f)
+        self.cross_checks(files)
+        for table, f in files.items():
+            if table not in self.failed:
+                self.frames[table] = self.typed_frame(f)
+
+    def strays(self) -> None:
+        known = {f"{t}.csv" for t in contract.TABLES}
+        for p in sorted(self.data_dir.iterdir()):
+            if p.name in known or p.name.startswith(".") or p.is_dir():
+                continue
+            stem = p.name.rsplit(".", 1)[0].lower().strip()
+            if p.suffix.lower() in (".csv", ".txt", ".tsv", ".xlsx", ".xls"):
+                guess = difflib.get_close_matches(stem.replace("-", "_").replace(" ", "_"),
+                                                  list(contract.TABLES), n=1, cutoff=0.75)
+                hint = (f"rename it {guess[0]}.csv if it is that table" if guess else
+                        "the tables are " + ", ".join(f"{t}.csv" for t in contract.TABLES))
+                if p.suffix.lower() in (".xlsx", ".xls"):
+                    hint = "save it as CSV UTF-8 (comma delimited); " + hint
+                self.add(p.name, "this file is not a table of the data contract and is ignored",
+                         hint, severity="warning")
+
+    def read(self, table: str) -> _File | None:
+        """Read one CSV as strings; file-level problems (encoding, delimiter, header) reported."""
+        name = f"{table}.csv"
+        path = self.data_dir / name
+        if not path.is_file():
+            return None
+        spec = contract.TABLES[table]["columns"]
+        digest = hashlib.sha256()
+        irregular = False
+        prev_tail = b""
+        first = b""
+        size = 0
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                digest.update(chunk)
+                size += len(chunk)
+                if not first:
+                    first = chunk
+                if not irregular:
+                    probe = prev_tail + chunk
+                    irregular = (b'"' in chunk or b"\n\n" in probe or b"\n\r\n" in probe)
+                    prev_tail = chunk[-2:]
+        self.hashes[name] = digest.hexdigest()
+        text_start = first.decode("utf-8-sig", errors="replace")
+        if not text_start.strip():
+            self.add(name, "the file is empty", f"export the table with its header line "
+                     f"({', '.join(spec)}) and its rows, or remove the file if the district "
+                     f"does not collect this data")
+            self.failed.add(table)
+            return None
+        header_line = text_start.splitlines()[0]
+        header = [h.strip() for h in next(csv.reader([header_line]))]
+        f = _File(table, name, path, header, irregular=irregular)
+        if not self.check_header(f, spec):
+            self.failed.add(table)
+            return None
+        # Decode check: pyarrow refuses invalid UTF-8 in string columns.
+        encoding_ok = True
+        source: object = path
+        try:
+            raw = self._parse(f, path)
+        except pa.ArrowInvalid as e:
+            if "UTF8" not in str(e) and "utf8" not in str(e).lower():
+                self.add(name, f"the file could not be read as CSV ({e})",
+                         "check that it is a comma-separated text file with one header line")
+                self.failed.add(table)
+                return None
+            encoding_ok = False
+            data = path.read_bytes()
+            self.report_encoding(f, data)
+            text = data.decode("utf-8-sig", errors="replace")
+            source = io.BytesIO(text.encode("utf-8"))
+            f.irregular = True
+            raw = self._parse(f, source)
+        if not encoding_ok:
+            self.failed.add(table)
+        f.raw = raw
+        self.row_counts[name] = len(raw)
+        if f.bad_count:
+            f.irregular = True
+            f._scan()
+            for line, nvals in f.bad_lines[:MAX_EXAMPLES]:
+                self.add(name, f"this line has {nvals} value{'s' * (nvals != 1)} but the header "
+                         f"has {len(header)} columns",
+                         "check for a missing or extra comma, or a text with a comma that is not "
+                         "inside double quotes", row=line)
+            if len(f.bad_lines) > MAX_EXAMPLES:
+                rest = len(f.bad_lines) - MAX_EXAMPLES
+                self.problems.append(Problem(name, None, None, None,
+                                             f"{rest:,} more lines with the wrong number of values",
+                                             "", "error", rest))
+            self.failed.add(table)
+        if len(raw) == 0 and not f.bad_lines:
+            self.add(name, "the file has a header line but no data rows",
+                     "export the rows too, or remove the file if the district does not collect "
+                     "this data", row=1)
+            self.failed.add(table)
+        return f
+
+    def _parse(self, f: _File, source) -> pd.DataFrame:
+        bad = []
+
+        def handler(row):
+            bad.append(row.actual_columns)
+            return "skip"
+
+        table = pacsv.read_csv(
+            source,
+            parse_options=pacsv.ParseOptions(newlines_in_values=f.irregular,
+                                             invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in f.header},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+            read_options=pacsv.ReadOptions(column_names=f.header, skip_rows=1,
+                                           block_size=1 << 24))
+        f.bad_count = len(bad)
+        return table.to_pandas()
+
+    def report_encoding(self, f: _File, data: bytes) -> None:
+        bad_lines = []
+        for lineno, line in enumerate(data.split(b"\n"), start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                bad_lines.append((lineno, line[max(0, e.start - 10):e.end + 10], e.start))
+                if len(bad_lines) > 1000:
+                    break
+        hint = ("save the file as UTF-8 (in Excel: Save As 'CSV UTF-8 (Comma delimited)'); it "
+                "looks like it was saved in a Windows or Latin-1 encoding")
+        for lineno, snippet, pos in bad_lines[:MAX_EXAMPLES]:
+            shown = snippet.decode("utf-8", errors="backslashreplace")
+            self.add(f.name, f"bytes that are not UTF-8 text (near '{_show(shown)}', "
+                     f"character {pos + 1} of the line)", hint, row=lineno)
+        if len(bad_lines) > MAX_EXAMPLES:
+            rest = len(bad_lines) - MAX_EXAMPLES
+            self.problems.append(Problem(f.name, None, None, None,
+                                         f"{rest:,}{'+' if rest > 995 else ''} more lines with "
+                                         f"bytes that are not UTF-8", "", "error", rest))
+
+    def check_header(self, f: _File, spec: dict) -> bool:
+        """Header problems; False when the file's rows cannot be checked at all."""
+        header, name = f.header, f.name
+        expected = list(spec)
+        if len(header) == 1 and header[0] not in spec:
+            for sep, word in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+                if sep in header[0]:
+                    self.add(name, f"the file seems to use {word} as delimiter, not commas",
+                             "save it as comma-separated (CSV UTF-8, comma delimited)", row=1,
+                             value=header[0])
+                    return False
+        seen: set[str] = set()
+        ok = True
+        for col in header:
+            if col in seen:
+                self.add(name, "this column appears twice in the header",
+                         "keep one of the two columns", row=1, column=col)
+                ok = False
+            seen.add(col)
+        for col in header:
+            if col not in spec:
+                near = difflib.get_close_matches(col.lower().replace(" ", "_"), expected, n=1,
+                                                 cutoff=0.7)
+                hint = (f"did you mean '{near[0]}'?" if near else
+                        "remove the column; the columns of this table are " + ", ".join(expected))
+                self.add(name, "unknown column", hint, row=1, column=col)
+                self.failed.add(f.table)
+        for col, (_, _, required) in spec.items():
+            if col not in header:
+                self.add(name, "required column is missing" if required else
+                         "column is missing (it may be empty, but the column must be there)",
+                         f"add a '{col}' column; the header must be: {','.join(expected)}",
+                         row=1, column=col)
+                self.failed.add(f.table)
+        return ok
+
+    # -- per-table checks ------------------------------------------------------------------------
+    def check_table(self, f: _File) -> None:
+        spec = contract.TABLES[f.table]["columns"]
+        cols: dict[str, _Column] = {}
+        for col, (kind, codes, required) in spec.items():
+            if col not in f.raw:
+                continue
+            cols[col] = self.check_column(f, col, kind, codes, required)
+        self.cols[f.table] = cols
+        self.check_keys(f, cols)
+        check = getattr(self, f"check_{f.table}", None)
+        if check is not None:
+            check(f, cols)
+
+    def check_column(self, f: _File, col: str, kind: str, codes, required: bool) -> _Column:
+        s = f.raw[col]
+        fcodes, uniques = pd.factorize(s)
+        uniques = np.asarray(uniques, dtype=object)
+        u_missing = np.array([u == "" for u in uniques], dtype=bool)
+        missing = u_missing[fcodes] if len(fcodes) else np.zeros(0, dtype=bool)
+        if required and missing.any():
+            self.rows(f, col, missing, f"required value is missing",
+                      f"fill in '{col}' on every row", values=s)
+        label = f"'{col}'"
+
+        def per_unique(parse):
+            """Parse distinct values; returns (values per unique, bad flags, messages)."""
+            vals, bad, msgs = [], np.zeros(len(uniques), dtype=bool), {}
+            for i, u in enumerate(uniques):
+                if u == "":
+                    vals.append(None)
+                    continue
+                try:
+                    vals.append(parse(u))
+                except ValueError as e:
+                    vals.append(None)
+                    bad[i] = True
+                    msgs[u] = str(e)
+            return vals, bad, msgs
+
+        def report(bad_u, msgs, hint):
+            if bad_u.any():
+                mask = bad_u[fcodes]
+                self.rows(f, col, mask, lambda v: msgs.get(v, _generic(kind, col)), hint, values=s)
+
+        if kind in ("id", "str"):
+            return _Column(s.where(~pd.Series(missing, index=s.index)) if missing.any() else s,
+                           missing, fcodes)
+        if kind == "code":
+            vals, bad, msgs = per_unique(lambda u: _parse_code(u, codes))
+            report(bad, msgs, f"codes are lower-case snake_case" +
+                   (f"; {col} is one of: {', '.join(codes)}" if codes else ""))
+            typed = s.where(~pd.Series(missing | bad[fcodes], index=s.index))
+            return _Column(typed, missing, fcodes)
+        if kind == "year":
+            vals, bad, msgs = per_unique(_parse_year)
+            report(bad, msgs, "write school years as YYYY-YY of two consecutive years, e.g. "
+                   "2023-24")
+            typed = s.where(~pd.Series(missing | bad[fcodes], index=s.index))
+            return _Column(typed, missing, fcodes)
+        if kind == "bool":
+            vals, bad, msgs = per_unique(_parse_bool)
+            report(bad, msgs, "write true or false (1/0 and yes/no are accepted too)")
+            arr = np.array([bool(v) if v is not None else False for v in vals], dtype=bool)
+            na = np.array([v is None for v in vals], dtype=bool)
+            typed_np = arr[fcodes]
+            if required:
+                typed = pd.Series(typed_np, index=s.index, dtype=bool)
+            else:
+                typed = pd.Series(pd.array(typed_np, dtype="boolean"), index=s.index)
+                typed[na[fcodes]] = pd.NA
+            return _Column(typed, missing, fcodes)
+        if kind in ("grade", "count", "level"):
+            parse = {"grade": _parse_grade, "count": _parse_count, "level": _parse_level}[kind]
+            vals, bad, msgs = per_unique(parse)
+            hint = {"grade": "write K (or 0) for kindergarten, 1 to 12 for the others",
+                    "count": "write a whole number, 0 or more, with no decimals or units",
+                    "level": "write a whole number from 1 to 4"}[kind]
+            report(bad, msgs, hint)
+            arr = np.array([v if v is not None else 0 for v in vals], dtype=np.int64)
+            na = np.array([v is None for v in vals], dtype=bool)
+            typed_np = arr[fcodes] if len(fcodes) else np.zeros(0, dtype=np.int64)
+            if required and not (missing.any() or bad.any()):
+                typed = pd.Series(typed_np, index=s.index, dtype="int64")
+            else:
+                typed = pd.Series(pd.array(typed_np, dtype="Int64"), index=s.index)
+                typed[na[fcodes]] = pd.NA
+                if required:  # only reached on invalid data; never returned to a caller
+                    typed = typed.fillna(0).astype("int64")
+            return _Column(typed, missing | bad[fcodes], fcodes)
+        if kind == "number":
+            if len(uniques) > 200_000:
+                num = pd.to_numeric(s.where(s != ""), errors="coerce").to_numpy(dtype=float)
+                bad_rows = (~missing) & (~np.isfinite(num) | (num < 0))
+                self.rows(f, col, bad_rows, lambda v: _number_msg(v),
+                          "write a number, 0 or more (a decimal point, no units)", values=s)
+                typed = pd.Series(np.where(bad_rows, np.nan, num), index=s.index)
+                return _Column(typed, missing | bad_rows, fcodes)
+            vals, bad, msgs = per_unique(_parse_number)
+            report(bad, msgs, "write a number, 0 or more (a decimal point, no units)")
+            arr = np.array([v if v is not None else np.nan for v in vals], dtype=float)
+            typed = pd.Series(arr[fcodes] if len(fcodes) else np.zeros(0), index=s.index)
+            return _Column(typed, missing | bad[fcodes], fcodes)
+        if kind == "date":
+            vals, bad, msgs = per_unique(_parse_date)
+            report(bad, msgs, "write dates as YYYY-MM-DD, e.g. 2024-03-15")
+            arr = np.array([v if v is not None else np.datetime64("NaT") for v in vals],
+                           dtype="datetime64[ns]")
+            typed = pd.Series(arr[fcodes] if len(fcodes) else arr[:0], index=s.index)
+            return _Column(typed, missing | bad[fcodes], fcodes)
+        raise AssertionError(f"unknown column type {kind}")
+
+    def check_keys(self, f: _File, cols: dict[str, _Column]) -> None:
+        key = contract.TABLES[f.table]["key"]
+        if not all(k in cols for k in key) or len(f.raw) == 0:
+            return
+        combined = _combine([cols[k].codes for k in key])
+        dup = pd.Series(combined).duplicated(keep="first").to_numpy()
+        if not dup.any():
+            return
+        first_of = pd.Series(np.arange(len(combined))).groupby(combined).transform("first")
+        first_lines = f.lines(first_of.to_numpy())
+        names = ", ".join(key)
+        idx = np.flatnonzero(dup)
+        ex = idx[:MAX_EXAMPLES]
+        for i, line in zip(ex, f.lines(ex)):
+            value = " / ".join(str(f.raw[k].iloc[i]) for k in key)
+            self.problems.append(Problem(
+                f.name, int(line), names, value,
+                f"duplicate key: line {int(first_lines[i])} has the same ({names})",
+                "each row must have a different combination of these columns; remove the "
+                "repeated row or correct one of its values"))
+        self.failed.add(f.table)
+        rest = len(idx) - len(ex)
+        if rest:
+            self.problems.append(Problem(f.name, None, names, None,
+                                         f"{rest:,} more duplicate key rows ({names})", "",
+                                         "error", rest))
+
+    # table-specific rules
+    def check_buildings(self, f: _File, cols) -> None:
+        if "grade_low" in cols and "grade_high" in cols:
+            lo, hi = cols["grade_low"], cols["grade_high"]
+            ok = ~(lo.missing | hi.missing)
+            bad = ok & (lo.typed.to_numpy() > hi.typed.to_numpy())
+            self.rows(f, "grade_high", bad, "grade_high is below grade_low",
+                      "give the lowest and highest grades the building serves")
+
+    def check_enrollment(self, f: _File, cols) -> None:
+        if "days_enrolled" in cols and "days_absent" in cols:
+            en, ab = cols["days_enrolled"], cols["days_absent"]
+            ok = ~(en.missing | ab.missing)
+            bad = ok & (ab.typed.to_numpy() > en.typed.to_numpy())
+            self.rows(f, "days_absent", bad,
+                      "days_absent is more than days_enrolled",
+                      "a student cannot be absent more days than enrolled; check both columns")
+
+    def check_survey_items(self, f: _File, cols) -> None:
+        if "scale_points" in cols:
+            sp = cols["scale_points"]
+            bad = ~sp.missing & (sp.typed.to_numpy() < 2)
+            self.rows(f, "scale_points", bad, "a scale needs at least 2 points",
+                      "write the number of answer choices (e.g. 5)")
+        if "scale_points" in cols and "favorable_min" in cols:
+            sp, fm = cols["scale_points"], cols["favorable_min"]
+            ok = ~(sp.missing | fm.missing)
+            fmv, spv = fm.typed.to_numpy(), sp.typed.to_numpy()
+            bad = ok & ((fmv < 1) | (fmv > spv))
+            self.rows(f, "favorable_min", bad,
+                      "favorable_min is not between 1 and the item's scale_points",
+                      "write the lowest response that counts as favorable, e.g. 4 on a 5-point "
+                      "scale")
+
+    # -- cross-table checks ----------------------------------------------------------------------
+    def cross_checks(self, files: dict[str, _File]) -> None:
+        bcols = self.cols.get("buildings", {})
+        if "buildings" in files and "building_id" in bcols:
+            known = set(files["buildings"].raw["building_id"].unique().tolist()) - {""}
+            for table, f in files.items():
+                if table == "buildings" or "building_id" not in self.cols.get(table, {}):
+                    continue
+                uniq = pd.unique(f.raw["building_id"])
+                bad_u = [u for u in uniq if u != "" and u not in known]
+                if bad_u:
+                    mask = f.raw["building_id"].isin(bad_u).to_numpy()
+                    self.rows(f, "building_id", mask, "unknown building_id: it is not in "
+                              "buildings.csv",
+                              "add the building to buildings.csv or correct the id (known: "
+                              + ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12
+                                                                 else "") + ")")
+        if "survey_responses" in files and "survey_items" in files:
+            self.check_responses_scale(files["survey_responses"], files["survey_items"])
+        if "enrollment" in files and "enrollment" not in self.failed:
+            for table in _ENROLLED_STUDENT_TABLES:
+                if table in files:
+                    self.check_enrolled(files[table], files["enrollment"])
+        if self.plan is not None:
+            if "progression_rubrics" in files:
+                self.check_attributes(files["progression_rubrics"])
+            if "action_steps" in files:
+                self.check_steps(files["action_steps"])
+
+    def check_responses_scale(self, f: _File, items: _File) -> None:
+        rc = self.cols.get("survey_responses", {})
+        ic = self.cols.get("survey_items", {})
+        if not all(c in rc for c in ("survey", "item_id", "response")) or \
+                not all(c in ic for c in ("survey", "item_id", "scale_points")):
+            return
+        scale = {}
+        sp = ic["scale_points"]
+        for s, i, p, m in zip(items.raw["survey"], items.raw["item_id"], sp.typed, sp.missing):
+            scale[(s, i)] = None if m else int(p)
+        pair_codes, pair_uniques = pd.factorize(
+            _combine([rc["survey"].codes, rc["item_id"].codes]))
+        # the first row of each distinct pair gives its (survey, item_id) texts
+        first_row = pd.Series(np.arange(len(pair_codes))).groupby(pair_codes).first().to_numpy()
+        surveys, item_ids = f.raw["survey"].to_numpy(), f.raw["item_id"].to_numpy()
+        n_pairs = len(first_row)
+        pair_scale = np.full(n_pairs, 10**9, dtype=np.int64)
+        unknown = np.zeros(n_pairs, dtype=bool)
+        for k, r in enumerate(first_row):
+            key = (surveys[r], item_ids[r])
+            if key[0] == "" or key[1] == "":
+                continue
+            if key not in scale:
+                unknown[k] = True
+            elif scale[key] is not None:
+                pair_scale[k] = scale[key]
+        if unknown.any():
+            self.rows(f, "item_id", unknown[pair_codes],
+                      "this (survey, item_id) is not in survey_items.csv",
+                      "add the item to survey_items.csv (with its topic, scale_points and "
+                      "favorable_min) or correct the survey or item_id",
+                      values=f.raw["survey"] + " / " + f.raw["item_id"])
+        resp = rc["response"]
+        rv = resp.typed.to_numpy(dtype=np.int64, na_value=0) if hasattr(resp.typed, "to_numpy") \
+            else resp.typed
+        limit = pair_scale[pair_codes]
+        bad = ~resp.missing & ((rv < 1) | (rv > limit))
+        self.rows(f, "response", bad, lambda v: f"response {v} is out of the item's scale" if v
+                  is not None else "response out of the item's scale",
+                  "a response is 1 to the item's scale_points (survey_items.csv), or empty for a "
+                  "skipped item")
+
+    def check_enrolled(self, f: _File, enr: _File) -> None:
+        ec = self.cols.get("enrollment", {})
+        tc = self.cols.get(f.table, {})
+        if not all(c in ec for c in ("school_year", "student_id")) or \
+                not all(c in tc for c in ("school_year", "student_id")):
+            return
+        rows = np.ones(len(f.raw), dtype=bool) & ~tc["student_id"].missing
+        if f.table == "survey_responses":
+            if "respondent_type" not in tc:
+                return
+            rows &= (f.raw["respondent_type"] == "student").to_numpy()
+        if not rows.any():
+            return
+        n_e = len(enr.raw)
+        years = pd.concat([enr.raw["school_year"], f.raw["school_year"]], ignore_index=True)
+        ids = pd.concat([enr.raw["student_id"], f.raw["student_id"]], ignore_index=True)
+        key = _combine([pd.factorize(years)[0], pd.factorize(ids)[0]])
+        found = np.isin(key[n_e:], key[:n_e])
+        bad = rows & ~found
+        what = "survey response" if f.table == "survey_responses" else "row"
+        self.rows(f, "student_id", bad,
+                  f"this student is not in enrollment.csv for that school_year; the {what} "
+                  f"counts for the district and building but not in any student group",
+                  "check the student_id against the SIS export", severity="warning")
+
+    def check_attributes(self, f: _File) -> None:
+        attrs = list(getattr(self.plan, "profile_of_graduate", {}) or {})
+        if not attrs or "attribute" not in f.raw:
+            return
+        s = f.raw["attribute"]
+        uniq = [u for u in pd.unique(s) if u != "" and u not in attrs]
+        if uniq:
+            lower = {a.lower(): a for a in attrs}
+
+            def msg(v):
+                return (f"'{v}' is not a Profile of a Graduate attribute of plan "
+                        f"{self.plan.id}" if v is not None else
+                        "not a Profile of a Graduate attribute of the plan")
+            hint = "write it exactly as the plan does: " + ", ".join(attrs)
+            near = [lower[u.lower()] for u in uniq if u.lower() in lower]
+            if near:
+                hint = f"mind the capitals (e.g. '{near[0]}'); " + hint
+            self.rows(f, "attribute", s.isin(uniq).to_numpy(), msg, hint)
+
+    def check_steps(self, f: _File) -> None:
+        from .plan import ActionStep
+        steps = [t for t in self.plan.walk() if isinstance(t, ActionStep)]
+        if "step_id" not in f.raw or "plan_id" not in f.raw:
+            return
+        ids = {st.id for st in steps}
+        rows = (f.raw["plan_id"] == self.plan.id).to_numpy()
+        if not rows.any():
+            return
+        bad = rows & ~f.raw["step_id"].isin(ids).to_numpy()
+        known = sorted(ids)
+        self.rows(f, "step_id", bad, lambda v: f"step_id is not an action step of plan "
+                  f"{self.plan.id}",
+                  "use the step ids of the plan YAML (e.g. " + ", ".join(known[:5]) +
+                  (", ..." if len(known) > 5 else "") + ")" if known else
+                  f"plan {self.plan.id} has no action steps")
+
+    # -- output ------------------------------------------------------------------------------------
+    def typed_frame(self, f: _File) -> pd.DataFrame:
+        cols = self.cols[f.table]
+        out = {}
+        for col in contract.TABLES[f.table]["columns"]:
+            c = cols[col]
+            out[col] = c.typed.reset_index(drop=True) if isinstance(c.typed, pd.Series) else c.typed
+        return pd.DataFrame(out)
+
+
+def _combine(code_arrays: list[np.ndarray]) -> np.ndarray:
+    """Several factorized code arrays -> one int64 code per distinct combination."""
+    combined = np.asarray(code_arrays[0], dtype=np.int64)
+    for codes in code_arrays[1:]:
+        codes = np.asarray(codes, dtype=np.int64)
+        width = int(codes.max()) + 2 if len(codes) else 1
+        combined = pd.factorize(combined * width + (codes + 1))[0].astype(np.int64)
+    return combined
+
+
+# ---- value parsers (called once per distinct value) -------------------------------------------
+
+def _generic(kind: str, col: str) -> str:
+    return {"code": "not a valid code", "year": "not a school year YYYY-YY",
+            "bool": "not true or false", "grade": "not a grade K or 0..12",
+            "count": "not a whole number 0 or more", "level": "not a level 1..4",
+            "number": "not a number 0 or more", "date": "not a date YYYY-MM-DD"}.get(kind, "bad")
+
+
+def _parse_code(u: str, codes) -> str:
+    if codes:
+        if u in codes:
+            return u
+        near = u.strip().lower().replace(" ", "_").replace("-", "_")
+        extra = f" (did you mean '{near}'?)" if near in codes else ""
+        raise ValueError(f"unknown code{extra}; allowed: {', '.join(codes)}")
+    if not CODE_RE.match(u):
+        near = re.sub(r"[^a-z0-9]+", "_", u.strip().lower()).strip("_")
+        raise ValueError(f"not a lower-case snake_case code (write it like '{near}')")
+    return u
+
+
+def _parse_year(u: str) -> str:
+    m = contract.SCHOOL_YEAR_RE.match(u)
+    if not m:
+        raise ValueError("not a school year written YYYY-YY")
+    if (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise ValueError(f"not two consecutive years (did you mean "
+                         f"{contract.format_school_year(int(m.group(1)))}?)")
+    return u
+
+
+def _parse_bool(u: str) -> bool:
+    try:
+        return TRUE_WORDS[u.strip().lower()]
+    except KeyError:
+        raise ValueError("not a boolean (true or false)") from None
+
+
+def _int(u: str) -> int:
+    t = u.strip()
+    if re.fullmatch(r"[+-]?\d+", t):
+        return int(t)
+    if re.fullmatch(r"[+-]?\d+\.0*", t):   # "3.0" as written by spreadsheets
+        return int(float(t))
+    raise ValueError("not a whole number")
+
+
+def _parse_grade(u: str) -> int:
+    if u.strip().upper() == "K":
+        return 0
+    try:
+        g = _int(u)
+    except ValueError:
+        raise ValueError("not a grade (K, 0 or 1..12)") from None
+    if not 0 <= g <= 12:
+        raise ValueError("grade out of range (K, 0 or 1..12)")
+    return g
+
+
+def _parse_count(u: str) -> int:
+    n = _int(u)
+    if n < 0:
+        raise ValueError("negative count")
+    return n
+
+
+def _parse_level(u: str) -> int:
+    try:
+        n = _int(u)
+    except ValueError:
+        raise ValueError("not a level (a whole number 1 to 4)") from None
+    if not 1 <= n <= 4:
+        raise ValueError("level out of range 1..4")
+    return n
+
+
+def _parse_number(u: str) -> float:
+    try:
+        x = float(u.strip())
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(x):
+        raise ValueError("not a finite number")
+    if x < 0:
+        raise ValueError("negative number")
+    return x
+
+
+def _number_msg(v) -> str:
+    if v is None:
+        return "not a number 0 or more"
+    try:
+        return "negative number" if float(v) < 0 else "not a finite number"
+    except ValueError:
+        return "not a number"
+
+
+def _parse_date(u: str):
+    if not DATE_RE.match(u.strip()):
+        raise ValueError("not a date written YYYY-MM-DD")
+    try:
+        return np.datetime64(pd.Timestamp(u.strip()).date(), "ns")
+    except ValueError:
+        raise ValueError("not a real date (check day and month)") from None
