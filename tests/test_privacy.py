@@ -1,0 +1,244 @@
+"""privacy: primary and complementary suppression worked by hand, display texts, property tests."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plan_metrics import privacy
+from plan_metrics.plan import Measure
+
+
+def rows(cells):
+    """[(building, group_by, group, n, numerator)] -> rows with value = numerator / n."""
+    df = pd.DataFrame(cells, columns=["building_id", "group_by", "group", "n", "numerator"])
+    df["n"] = df["n"].astype("Int64")
+    df["numerator"] = df["numerator"].astype("float64")
+    df["denominator"] = df["n"].astype("float64")
+    df["value"] = df["numerator"] / df["denominator"]
+    df["ci_low"] = df["value"] - 0.01
+    df["ci_high"] = df["value"] + 0.01
+    df["comparison_value"] = np.where(df["group_by"] == "all", np.nan, 0.5)
+    df["note"] = None
+    return df
+
+
+def suppressed(out):
+    return {(b, gb, g) for b, gb, g, s in
+            zip(out["building_id"], out["group_by"], out["group"], out["suppressed"]) if s}
+
+
+def test_group_family_next_smallest_is_suppressed():
+    # district only: race groups 40, 35, 8, 25 with the all row 108. The 8 is under 10 and would be
+    # 108 - 40 - 35 - 25 = 8 by subtraction, so the next smallest group (25) is suppressed too;
+    # then two cells are unknown (8 + 25 = 33) and nothing more is derivable.
+    df = rows([("ALL", "all", "all", 108, 54), ("ALL", "race_ethnicity", "white", 40, 20),
+               ("ALL", "race_ethnicity", "black", 35, 17), ("ALL", "race_ethnicity", "asian", 8, 4),
+               ("ALL", "race_ethnicity", "hispanic", 25, 13)])
+    out = privacy.apply(df, 10)
+    assert suppressed(out) == {("ALL", "race_ethnicity", "asian"), ("ALL", "race_ethnicity", "hispanic")}
+    hidden = out[out["suppressed"]]
+    assert hidden[privacy.NUMBER_COLUMNS].isna().all().all()
+    assert out.loc[out["group"] == "asian", "note"].item() == "fewer than 10 people: not shown"
+    assert "subtraction" in out.loc[out["group"] == "hispanic", "note"].item()
+    shown = out[~out["suppressed"]]
+    assert shown["n"].tolist() == [108, 40, 35]
+
+
+def test_building_family_next_smallest_is_suppressed():
+    # district 100 = buildings A 50 + B 42 + C 8: C is suppressed, and C = 100 - 50 - 42, so the
+    # next smallest building, B (42), is suppressed too.
+    df = rows([("ALL", "all", "all", 100, 50), ("A", "all", "all", 50, 25),
+               ("B", "all", "all", 42, 21), ("C", "all", "all", 8, 4)])
+    out = privacy.apply(df, 10)
+    assert suppressed(out) == {("B", "all", "all"), ("C", "all", "all")}
+
+
+def test_both_dimensions():
+    # district 60 (female 33, male 27); X 40 (female 31, male 9); Y 20 (female 2, male 18).
+    # Primary: X-male 9, Y-female 2. Across groups in X: 40 - 31 = 9 -> suppress X-female (31);
+    # in Y: 20 - 18 = 2 -> suppress Y-male (18). Across buildings, female: 33 = 31 + 2 (both hidden)
+    # and male: 27 = 9 + 18 (both hidden): stable with four cells suppressed.
+    df = rows([("ALL", "all", "all", 60, 30), ("ALL", "gender", "female", 33, 16),
+               ("ALL", "gender", "male", 27, 14),
+               ("X", "all", "all", 40, 20), ("X", "gender", "female", 31, 15),
+               ("X", "gender", "male", 9, 5),
+               ("Y", "all", "all", 20, 10), ("Y", "gender", "female", 2, 1),
+               ("Y", "gender", "male", 18, 9)])
+    out = privacy.apply(df, 10)
+    assert suppressed(out) == {("X", "gender", "female"), ("X", "gender", "male"),
+                               ("Y", "gender", "female"), ("Y", "gender", "male")}
+
+
+def test_suppressed_total_cascades_into_its_groups():
+    # district 60 = X 52 + Y 8. Y (8) is suppressed with its groups (5, 3); X = 60 - 8 would give Y
+    # away, so X's all row (52) goes; across buildings female 35 = X 30 + Y 5 -> X-female goes, male
+    # 25 = X 22 + Y 3 -> X-male goes. Only the district is published.
+    df = rows([("ALL", "all", "all", 60, 30), ("ALL", "gender", "female", 35, 17),
+               ("ALL", "gender", "male", 25, 13),
+               ("X", "all", "all", 52, 26), ("X", "gender", "female", 30, 15),
+               ("X", "gender", "male", 22, 11),
+               ("Y", "all", "all", 8, 4), ("Y", "gender", "female", 5, 2),
+               ("Y", "gender", "male", 3, 2)])
+    out = privacy.apply(df, 10)
+    assert not out.loc[out["building_id"] == "ALL", "suppressed"].any()
+    assert out.loc[out["building_id"] != "ALL", "suppressed"].all()
+
+
+def test_comparison_value_hidden_where_the_building_total_is_hidden():
+    # all rows: district 130 = X 30 + Y 95 + Z 5. Z (5) is suppressed, X (30, the smallest other)
+    # too. White: district 80 = X 15 + Y 60 + Z 5 -> Z-white (5) primary, X-white (15) next.
+    # Black: 50 = X 15 + Y 35 (none hidden). In X: 30 (hidden) = 15 (hidden) + 15: two hidden, stable.
+    # X-black stays published, but its comparison value is the rate of the other X students
+    # (X-white, hidden) and X's total is hidden: the comparison value is emptied.
+    df = rows([("ALL", "all", "all", 130, 65), ("ALL", "race_ethnicity", "white", 80, 40),
+               ("ALL", "race_ethnicity", "black", 50, 25),
+               ("X", "all", "all", 30, 15), ("X", "race_ethnicity", "white", 15, 8),
+               ("X", "race_ethnicity", "black", 15, 7),
+               ("Y", "all", "all", 95, 47), ("Y", "race_ethnicity", "white", 60, 30),
+               ("Y", "race_ethnicity", "black", 35, 17),
+               ("Z", "all", "all", 5, 3), ("Z", "race_ethnicity", "white", 5, 3)])
+    out = privacy.apply(df, 10)
+    assert suppressed(out) == {("X", "all", "all"), ("X", "race_ethnicity", "white"),
+                               ("Z", "all", "all"), ("Z", "race_ethnicity", "white")}
+    xb = out[(out["building_id"] == "X") & (out["group"] == "black")].iloc[0]
+    assert not xb["suppressed"] and xb["n"] == 15 and pd.isna(xb["comparison_value"])
+    yb = out[(out["building_id"] == "Y") & (out["group"] == "black")].iloc[0]
+    assert yb["comparison_value"] == 0.5
+
+
+def test_rows_without_people_counts_are_left_alone():
+    df = rows([("ALL", "all", "all", 3, 1)])
+    df["n"] = pd.array([pd.NA], dtype="Int64")
+    out = privacy.apply(df, 10)
+    assert not out["suppressed"].any() and out["value"].notna().all()
+
+
+@pytest.mark.parametrize("value,unit,n,text", [
+    (0.784, "percent", 250, "78%"),
+    (0.0, "percent", 40, "< 3%"),       # 100/40 = 2.5 -> 3
+    (1.0, "percent", 40, "> 97%"),
+    (0.0, "percent", 99, "< 2%"),       # 100/99 = 1.01 -> 2
+    (1.0, "percent", 10, "> 90%"),      # 100/10 = 10
+    (0.0, "percent", 100, "0%"),        # 100 people or more: exact 0% is allowed
+    (1.0, "percent", 250, "100%"),
+    (0.003, "percent", 500, "< 1%"),    # would round to 0% but is not 0
+    (0.996, "percent", 500, "> 99%"),
+    (0.004, "percent", 50, "< 2%"),     # pooled answers: rounds to 0% from 50 people
+    (-25.0, "points", 80, "-25.0 pts"),
+    (3.24, "points", 80, "+3.2 pts"),
+    (0.01, "points", 80, "0.0 pts"),
+    (2.0, "ratio", 80, "2.00"),
+    (325.4, "index", 80, "325"),
+    (3.21, "per_100", 80, "3.2 per 100"),
+    (4.5, "hours", 80, "4.5 hrs"),
+])
+def test_format_value(value, unit, n, text):
+    assert privacy.format_value(value, unit, n) == text
+
+
+def test_display_texts():
+    df = rows([("ALL", "all", "all", 108, 54), ("ALL", "race_ethnicity", "white", 40, 0),
+               ("ALL", "race_ethnicity", "black", 35, 17), ("ALL", "race_ethnicity", "asian", 8, 4),
+               ("ALL", "race_ethnicity", "hispanic", 25, 13)])
+    out = privacy.apply(df, 10)
+    shown = privacy.display(out, "percent", 10).tolist()
+    # 54/108 = 50%; 0/40 -> "< 3%"; 17/35 = 48.6% -> 49%; 8 -> n < 10; 25 -> complementary
+    assert shown == ["50%", "< 3%", "49%", "n < 10", "not shown"]
+    nd = pd.DataFrame({"suppressed": [False, False, False], "value": [np.nan] * 3,
+                       "n": pd.array([pd.NA, 50, 50], dtype="Int64"),
+                       "group_by": ["all", "race_ethnicity", "all"],
+                       "note": [None, "fewer than 10 events", None]})
+    assert privacy.display(nd, "ratio", 10).tolist() == ["no data", "not computed",
+                                                         "not computed"]
+    assert privacy.display(nd, "points", 10).tolist()[2] == "—"
+
+
+def test_unit_of():
+    def m(kind, source, spec, **kw):
+        return Measure(id="x", title="x", kind=kind, source=source, spec=spec,
+                       direction="higher", **kw)
+    assert privacy.unit_of(m("proficiency", "assessments",
+                             {"test": "map", "subject": "ela", "statistic": "mpi"})) == "index"
+    assert privacy.unit_of(m("proficiency", "assessments",
+                             {"test": "map", "subject": "ela", "statistic": "gap"})) == "points"
+    assert privacy.unit_of(m("risk_ratio", "discipline", {"event": ["oss"]})) == "ratio"
+    assert privacy.unit_of(m("mean", "service_hours", {"column": "hours"})) == "hours"
+    assert privacy.unit_of(m("rate", "enrollment", {"condition": "chronically_absent"})) == "percent"
+    assert privacy.unit_of(m("per_100", "discipline", {}, unit="number")) == "number"
+
+
+# ---- property tests -----------------------------------------------------------------------------
+
+@st.composite
+def district(draw):
+    """1-4 buildings x 1-4 groups of one group_by; group sizes 0..40 (0 = no row), numerators."""
+    nb = draw(st.integers(1, 4))
+    ng = draw(st.integers(1, 4))
+    sizes = draw(st.lists(st.lists(st.integers(0, 40), min_size=ng, max_size=ng),
+                          min_size=nb, max_size=nb))
+    shares = draw(st.lists(st.lists(st.floats(0, 1), min_size=ng, max_size=ng),
+                           min_size=nb, max_size=nb))
+    cells = []
+    for b in range(nb):
+        for g in range(ng):
+            n = sizes[b][g]
+            if n:
+                cells.append((f"B{b}", "race_ethnicity", f"g{g}", n, math.floor(shares[b][g] * n)))
+    if not cells:
+        cells.append(("B0", "race_ethnicity", "g0", 5, 1))
+    df = pd.DataFrame(cells, columns=["building_id", "group_by", "group", "n", "numerator"])
+    ball = df.groupby("building_id", as_index=False)[["n", "numerator"]].sum()
+    ball = ball.assign(group_by="all", group="all")
+    dist = df.groupby("group", as_index=False)[["n", "numerator"]].sum()
+    dist = dist.assign(building_id="ALL", group_by="race_ethnicity")
+    dall = pd.DataFrame([("ALL", "all", "all", df["n"].sum(), df["numerator"].sum())],
+                        columns=["building_id", "group_by", "group", "n", "numerator"])
+    full = pd.concat([dall, dist, ball, df], ignore_index=True)
+    return rows(list(full[["building_id", "group_by", "group", "n", "numerator"]]
+                     .itertuples(index=False, name=None))), draw(st.sampled_from([5, 10, 11]))
+
+
+def exact_families(df):
+    """Every family whose parts sum exactly to its total: (total key, part keys)."""
+    keyed = {(b, gb, g): i for i, (b, gb, g) in
+             enumerate(zip(df["building_id"], df["group_by"], df["group"]))}
+    fams = []
+    for b in df["building_id"].unique():
+        parts = [k for k in keyed if k[0] == b and k[1] != "all"]
+        fams.append(((b, "all", "all"), parts))
+    for g in df.loc[df["group_by"] != "all", "group"].unique():
+        parts = [k for k in keyed if k[0] != "ALL" and k[2] == g]
+        fams.append((("ALL", "race_ethnicity", g), parts))
+    fams.append((("ALL", "all", "all"), [k for k in keyed if k[0] != "ALL" and k[1] == "all"]))
+    return keyed, fams
+
+
+@settings(max_examples=200, deadline=None)
+@given(district())
+def test_no_suppressed_cell_is_derivable(case):
+    df, min_n = case
+    out = privacy.apply(df, min_n)
+    published = out[~out["suppressed"]]
+    assert (published["n"].dropna() >= min_n).all()
+    assert out.loc[out["suppressed"], privacy.NUMBER_COLUMNS].isna().all().all()
+    keyed, fams = exact_families(df)
+    sup = out["suppressed"].to_numpy()
+    for total, parts in fams:
+        members = [keyed[total]] + [keyed[p] for p in parts]
+        hidden = [i for i in members if sup[i]]
+        # with exactly one unknown cell, total = sum(parts) gives it away
+        assert len(hidden) != 1, (total, parts, out)
+
+
+@settings(max_examples=100, deadline=None)
+@given(district())
+def test_suppression_is_stable(case):
+    # applying the rule to its own output suppresses nothing more
+    df, min_n = case
+    once = privacy.apply(df, min_n)
+    again = privacy.apply(once, min_n)
+    assert again["suppressed"].tolist() == once["suppressed"].tolist()
