@@ -24,7 +24,7 @@ import altair as alt
 import pandas as pd
 
 from .plan import Measure
-from .results import ALL
+from .results import ALL, DISTRICT
 
 #: Okabe-Ito, the colour-blind-safe qualitative palette (Okabe & Ito 2008), black last.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -148,94 +148,149 @@ def _num(x) -> float | None:
     return None if math.isnan(f) else f
 
 
-def _published(rows: pd.DataFrame) -> pd.Series:
-    return (~rows["suppressed"].astype(bool)) & rows["value"].notna()
+def _group_order(group_by: str, group: str) -> int:
+    codes = list(_VALUE_LABELS.get(group_by, {}))
+    g = str(group).lower()
+    return codes.index(g) if g in codes else len(codes)
+
+
+def records(rows: pd.DataFrame | list[dict]) -> list[dict]:
+    """Results rows -> plain JSON records for the charts (None for missing; label, order, published).
+
+    A list of records passes through unchanged, so callers can convert once and reuse.
+    """
+    if isinstance(rows, list):
+        return rows
+    out = []
+    for r in rows.itertuples(index=False):
+        value = None if r.suppressed else _num(r.value)
+        out.append({
+            "building_id": str(r.building_id), "group_by": str(r.group_by),
+            "group": str(r.group), "label": group_label(str(r.group_by), str(r.group)),
+            "order": _group_order(str(r.group_by), str(r.group)),
+            "school_year": str(r.school_year), "value": value,
+            "ci_low": None if value is None else _num(r.ci_low),
+            "ci_high": None if value is None else _num(r.ci_high),
+            "display": str(r.display) if not (r.display is None or r.display is pd.NA)
+            else "no data",
+            "published": value is not None, "zero": 0.0,
+        })
+    return out
+
+
+def _default(recs: list[dict], key: str, prefer=None, pick=max):
+    vals = {r[key] for r in recs}
+    if prefer is not None and prefer in vals:
+        return prefer
+    return pick(vals) if vals else None
 
 
 # ---- trend ----------------------------------------------------------------------------------
 
-def trend_records(history: pd.DataFrame) -> list[dict]:
-    """The plotted points of a trend: published years only, sorted, plain JSON values."""
-    h = history[_published(history)].sort_values("school_year")
-    return [{"school_year": str(r.school_year), "value": _num(r.value), "ci_low": _num(r.ci_low),
-             "ci_high": _num(r.ci_high), "display": str(r.display)}
-            for r in h.itertuples(index=False)]
+def trend_selection(rows, select: dict | None = None) -> dict:
+    """The building and year a trend shows: ``select`` filled in from the rows (district, last year)."""
+    recs = records(rows)
+    sel = dict(select or {})
+    sel.setdefault("building", _default(recs, "building_id", DISTRICT, min) or DISTRICT)
+    sel.setdefault("year", _default(recs, "school_year") or "")
+    return sel
 
 
-def trend_chart(history: pd.DataFrame, measure: Measure, status_row: dict | None = None,
-                place: str | None = None) -> alt.LayerChart:
+def trend_points(rows, select: dict | None = None) -> tuple[list[dict], list[str]]:
+    """(published points sorted by year, years not shown) of the trend at the selection."""
+    sel = trend_selection(rows, select)
+    recs = [r for r in records(rows) if r["building_id"] == sel["building"]
+            and r["group_by"] == ALL and r["school_year"] <= sel["year"]]
+    recs.sort(key=lambda r: r["school_year"])
+    return ([r for r in recs if r["published"]],
+            [r["school_year"] for r in recs if not r["published"]])
+
+
+def _target(measure: Measure, status_row: dict | None) -> tuple[float | None, str | None]:
+    value = _num((status_row or {}).get("target_value"))
+    year = (status_row or {}).get("target_year")
+    if value is None and measure.target is not None:
+        value, year = measure.target.value, measure.target.year
+    if year is pd.NA or (isinstance(year, float) and math.isnan(year)):
+        year = None
+    return value, (str(year) if year else None)
+
+
+def trend_chart(history: pd.DataFrame | list[dict], measure: Measure,
+                status_row: dict | None = None, place: str | None = None, *,
+                select: dict | None = None, description: str | None = None) -> alt.LayerChart:
     """Line and points of a measure's value by school year, its 95% interval band and its target.
 
-    ``history``: results rows of one measure at one building and group, across years. Suppressed
-    (or empty) years are omitted. ``status_row``: the status row of the latest year (dict with
-    target_value, target_year, ...) or None; the target is drawn as a dashed rule and a labelled
-    point at its year. The text alternative is the chart's ``description``.
+    ``history``: results rows of one measure for all students (group_by 'all') across years, at
+    one building -- or at several, with ``select={'building': ..., 'year': ...}`` choosing which
+    (the chart then carries Vega-Lite params ``building`` and ``year``, so a dashboard changes
+    them in place without rebuilding). Only years up to ``year`` are drawn; suppressed years are
+    omitted. ``status_row``: the status row (target_value, target_year, status...) or None; the
+    target is a dashed rule with a diamond at its year. The text alternative is the chart's
+    ``description``.
     """
     unit = measure_unit(measure)
-    records = trend_records(history)
-    years = sorted(set(history["school_year"].astype(str)))
-    target_value = _num((status_row or {}).get("target_value"))
-    target_year = (status_row or {}).get("target_year")
-    if target_value is None and measure.target is not None:
-        target_value, target_year = measure.target.value, measure.target.year
-    if target_year is not None and target_year is not pd.NA and target_value is not None:
-        years = sorted(set(years) | {str(target_year)})
-    x = alt.X("school_year:O", title="School year", scale=alt.Scale(domain=years),
-              axis=alt.Axis(labelAngle=0))
+    sel = trend_selection(history, select)
+    recs = [r for r in records(history) if r["group_by"] == ALL and r["published"]]
+    building = alt.param(name="building", value=sel["building"])
+    year = alt.param(name="year", value=sel["year"])
+    x = alt.X("school_year:O", title="School year", axis=alt.Axis(labelAngle=0))
     y_scale = alt.Scale(zero=False, domain=[0, 1]) if unit == "percent" else alt.Scale(zero=False)
     y = alt.Y("value:Q", title=axis_title(unit), scale=y_scale,
               axis=alt.Axis(format=axis_format(unit), tickCount=5))
     tooltip = [alt.Tooltip("school_year:O", title="Year"), alt.Tooltip("display:N", title="Value")]
-    base = alt.Chart(alt.Data(values=records))
-    band = base.mark_area(opacity=0.18, color=VALUE_COLOR).encode(
-        x=x, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q")
-    line = base.mark_line(color=VALUE_COLOR).encode(x=x, y=y)
-    points = base.mark_point(filled=True, size=60, color=VALUE_COLOR).encode(
-        x=x, y=y, tooltip=tooltip)
-    layers = [band, line, points]
+    base = alt.Chart(alt.Data(values=recs)).transform_filter(
+        "datum.building_id == building && datum.school_year <= year")
+    layers = [
+        base.mark_area(opacity=0.18, color=VALUE_COLOR).encode(
+            x=x, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q"),
+        base.mark_line(color=VALUE_COLOR).encode(x=x, y=y),
+        base.mark_point(filled=True, size=60, color=VALUE_COLOR, opacity=1).encode(
+            x=x, y=y, tooltip=tooltip),
+    ]
+    target_value, target_year = _target(measure, status_row)
     if target_value is not None:
-        target = alt.Data(values=[{"school_year": str(target_year), "value": target_value,
-                                   "label": f"Target {format_value(target_value, unit)}"}])
-        tbase = alt.Chart(target)
+        tbase = alt.Chart(alt.Data(values=[{
+            "school_year": target_year or "", "value": target_value,
+            "label": f"Target {format_value(target_value, unit)}"
+                     + (f" ({target_year})" if target_year else "")}]))
         layers.append(tbase.mark_rule(color=TARGET_COLOR, strokeDash=[5, 4], strokeWidth=1.5)
                       .encode(y=alt.Y("value:Q", scale=y_scale)))
         if target_year:
-            layers.append(tbase.mark_point(shape="diamond", size=90, filled=True,
+            layers.append(tbase.mark_point(shape="diamond", size=90, filled=True, opacity=1,
                                            color=TARGET_COLOR).encode(x=x, y=alt.Y("value:Q")))
-        layers.append(tbase.mark_text(align="right", dy=-8, color=TARGET_COLOR).encode(
-            x=alt.value(CHART_WIDTH), y=alt.Y("value:Q"), text="label:N"))
-    return alt.layer(*layers).properties(
+        layers.append(tbase.mark_text(align="left", dy=-8, color=TARGET_COLOR).encode(
+            x=alt.value(2), y=alt.Y("value:Q"), text="label:N"))
+    return alt.layer(*layers).add_params(building, year).properties(
         width=CHART_WIDTH, height=CHART_HEIGHT,
-        description=trend_alt_text(history, measure, status_row, place))
+        description=description or trend_alt_text(history, measure, status_row, place,
+                                                  select=sel))
 
 
-def trend_alt_text(history: pd.DataFrame, measure: Measure, status_row: dict | None = None,
-                   place: str | None = None) -> str:
+def trend_alt_text(history: pd.DataFrame | list[dict], measure: Measure,
+                   status_row: dict | None = None, place: str | None = None, *,
+                   select: dict | None = None) -> str:
     """Text alternative of a trend chart: every plotted year, the target, the omitted years."""
     unit = measure_unit(measure)
-    recs = trend_records(history)
+    pts, hidden = trend_points(history, select)
     where = f" for {place}" if place else ""
-    if not recs:
+    if not pts:
         text = f"{measure.title}{where}: no published value in any year."
     else:
-        pts = "; ".join(
+        body = "; ".join(
             f"{r['school_year']} {r['display']}"
             + (f" (95% interval {format_value(r['ci_low'], unit)} to "
                f"{format_value(r['ci_high'], unit)})"
                if r["ci_low"] is not None and r["ci_high"] is not None else "")
-            for r in recs)
-        text = (f"Line chart of {measure.title}{where}, {recs[0]['school_year']} to "
-                f"{recs[-1]['school_year']}: {pts}.")
-    target_value = _num((status_row or {}).get("target_value"))
-    target_year = (status_row or {}).get("target_year")
-    if target_value is None and measure.target is not None:
-        target_value, target_year = measure.target.value, measure.target.year
+            for r in pts)
+        text = (f"Line chart of {measure.title}{where}, {pts[0]['school_year']} to "
+                f"{pts[-1]['school_year']}: {body}.")
+    target_value, target_year = _target(measure, status_row)
     if target_value is not None:
         text += f" Target: {format_value(target_value, unit)}" + (
-            f" by {target_year}." if target_year and target_year is not pd.NA else ".")
+            f" by {target_year}." if target_year else ".")
     if status_row and status_row.get("status"):
         text += f" Status: {status_row['status']}."
-    hidden = sorted(set(history.loc[~_published(history), "school_year"].astype(str)))
     if hidden:
         text += f" Not shown (fewer than 10 people or no data): {', '.join(hidden)}."
     return text
@@ -243,80 +298,92 @@ def trend_alt_text(history: pd.DataFrame, measure: Measure, status_row: dict | N
 
 # ---- breakdown ------------------------------------------------------------------------------
 
-def breakdown_records(rows: pd.DataFrame) -> tuple[list[dict], list[dict], dict | None]:
-    """(published group bars, suppressed group labels, the all-students row) as plain values."""
-    group_by = next((g for g in rows["group_by"].astype(str) if g != ALL), ALL)
-    all_rows = rows[rows["group_by"].astype(str) == ALL]
-    groups = rows[rows["group_by"].astype(str) != ALL]
-    pub = _published(groups)
-    bars = [{"group": group_label(group_by, r.group), "value": _num(r.value),
-             "ci_low": _num(r.ci_low), "ci_high": _num(r.ci_high), "display": str(r.display)}
-            for r in groups[pub].itertuples(index=False)]
-    hidden = [{"group": group_label(group_by, r.group),
-               "display": str(r.display) if r.suppressed else "no data", "value": 0.0}
-              for r in groups[~pub].itertuples(index=False)]
-    all_rec = None
-    if len(all_rows) and _published(all_rows).iloc[0]:
-        r = all_rows.iloc[0]
-        all_rec = {"value": _num(r["value"]), "display": str(r["display"])}
-    return bars, hidden, all_rec
+def breakdown_selection(rows, select: dict | None = None) -> dict:
+    """The building, year and group_by a breakdown shows (``select`` filled in from the rows)."""
+    recs = records(rows)
+    sel = dict(select or {})
+    sel.setdefault("building", _default(recs, "building_id", DISTRICT, min) or DISTRICT)
+    sel.setdefault("year", _default(recs, "school_year") or "")
+    groups = [r["group_by"] for r in recs if r["group_by"] != ALL]
+    sel.setdefault("group_by", groups[0] if groups else ALL)
+    return sel
 
 
-def breakdown_chart(rows: pd.DataFrame, measure: Measure, place: str | None = None
+def breakdown_parts(rows, select: dict | None = None
+                    ) -> tuple[list[dict], list[dict], dict | None]:
+    """(published groups, suppressed or empty groups, the all-students record) at the selection."""
+    sel = breakdown_selection(rows, select)
+    here = [r for r in records(rows) if r["building_id"] == sel["building"]
+            and r["school_year"] == sel["year"]]
+    groups = sorted((r for r in here if r["group_by"] == sel["group_by"] != ALL),
+                    key=lambda r: (r["order"], r["label"]))
+    all_rec = next((r for r in here if r["group_by"] == ALL and r["published"]), None)
+    return ([r for r in groups if r["published"]], [r for r in groups if not r["published"]],
+            all_rec)
+
+
+def breakdown_chart(rows: pd.DataFrame | list[dict], measure: Measure, place: str | None = None,
+                    *, select: dict | None = None, description: str | None = None
                     ) -> alt.LayerChart:
     """Horizontal bars of a measure by student group for one year and building.
 
-    ``rows``: the results rows of one measure, year and building for one group_by (optionally with
-    the all-students row, group_by 'all', drawn as a rule). Suppressed groups get no bar: their
-    display text ("n < 10") is written at the zero line instead.
+    ``rows``: results rows of one measure, year and building for one group_by (with the
+    all-students row, drawn as a dashed rule, if present) -- or rows of several buildings, years
+    and group_bys with ``select={'building', 'year', 'group_by'}`` choosing (Vega-Lite params of
+    those names, changeable in place). Suppressed groups get NO bar: their display text
+    ("n < 10") is written at the zero line instead.
     """
     unit = measure_unit(measure)
-    bars, hidden, all_rec = breakdown_records(rows)
-    order = [b["group"] for b in bars] + [h["group"] for h in hidden]
+    sel = breakdown_selection(rows, select)
+    recs = records(rows)
+    params = [alt.param(name="building", value=sel["building"]),
+              alt.param(name="year", value=sel["year"]),
+              alt.param(name="group_by", value=sel["group_by"])]
+    here = "datum.building_id == building && datum.school_year == year"
     x_scale = alt.Scale(domain=[0, 1]) if unit == "percent" else alt.Scale(zero=True, nice=True)
     x = alt.X("value:Q", title=axis_title(unit), scale=x_scale,
               axis=alt.Axis(format=axis_format(unit), tickCount=5))
-    y = alt.Y("group:N", title=None, sort=order, scale=alt.Scale(domain=order),
+    y = alt.Y("label:N", title=None, sort=alt.SortField("order"),
               axis=alt.Axis(labelLimit=170))
-    bar_base = alt.Chart(alt.Data(values=bars))
-    tooltip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("display:N", title="Value")]
+    tooltip = [alt.Tooltip("label:N", title="Group"), alt.Tooltip("display:N", title="Value")]
+    base = alt.Chart().transform_filter(f"{here} && datum.group_by == group_by")
+    ref = alt.Chart().transform_filter(f"{here} && datum.group_by == 'all' && datum.published")
     layers = [
-        bar_base.mark_bar(color=VALUE_COLOR, height={"band": 0.7}).encode(x=x, y=y,
-                                                                          tooltip=tooltip),
-        bar_base.mark_rule(color="#222222", strokeWidth=1.2).encode(
-            x=alt.X("ci_low:Q", scale=x_scale), x2="ci_high:Q", y=y),
-        alt.Chart(alt.Data(values=hidden)).mark_text(align="left", dx=4, fontStyle="italic",
-                                                     color="#444444")
-        .encode(x=alt.X("value:Q", scale=x_scale), y=y, text="display:N"),
+        base.transform_filter("datum.published").mark_bar(color=VALUE_COLOR).encode(
+            x=x, y=y, tooltip=tooltip),
+        base.transform_filter("datum.published && datum.ci_low != null").mark_rule(
+            color="#222222", strokeWidth=1.2).encode(x=alt.X("ci_low:Q", scale=x_scale),
+                                                     x2="ci_high:Q", y=y),
+        base.transform_filter("!datum.published").mark_text(
+            align="left", dx=4, fontStyle="italic", color="#444444").encode(
+            x=alt.X("zero:Q", scale=x_scale), y=y, text="display:N"),
+        ref.mark_rule(color=ALL_COLOR, strokeDash=[4, 3], strokeWidth=2).encode(
+            x=alt.X("value:Q", scale=x_scale)),
+        ref.transform_calculate(text="'All: ' + datum.display").mark_text(
+            align="left", dx=4, baseline="top", color=ALL_COLOR, fontWeight="bold").encode(
+            x=alt.X("value:Q", scale=x_scale), y=alt.value(-14), text="text:N"),
     ]
-    if all_rec is not None:
-        ref = alt.Chart(alt.Data(values=[{**all_rec, "label": f"All: {all_rec['display']}"}]))
-        layers.append(ref.mark_rule(color=ALL_COLOR, strokeDash=[4, 3], strokeWidth=2)
-                      .encode(x=alt.X("value:Q", scale=x_scale)))
-        layers.append(ref.mark_text(align="left", dx=4, baseline="top", color=ALL_COLOR,
-                                    fontWeight="bold")
-                      .encode(x=alt.X("value:Q", scale=x_scale), y=alt.value(-14),
-                              text="label:N"))
-    height = max(60, 24 * max(1, len(order)))
-    return alt.layer(*layers).properties(
-        width=CHART_WIDTH, height=height, description=breakdown_alt_text(rows, measure, place))
+    return alt.layer(*layers, data=alt.Data(values=recs)).add_params(*params).properties(
+        width=CHART_WIDTH, height=alt.Step(24),
+        description=description or breakdown_alt_text(rows, measure, place, select=sel))
 
 
-def breakdown_alt_text(rows: pd.DataFrame, measure: Measure, place: str | None = None) -> str:
-    """Text alternative of a breakdown chart: each group's value, all students, the hidden groups."""
-    bars, hidden, all_rec = breakdown_records(rows)
-    group_by = next((g for g in rows["group_by"].astype(str) if g != ALL), ALL)
-    year = next(iter(rows["school_year"].astype(str)), "")
+def breakdown_alt_text(rows: pd.DataFrame | list[dict], measure: Measure,
+                       place: str | None = None, *, select: dict | None = None) -> str:
+    """Text alternative of a breakdown chart: each group's value, all students, hidden groups."""
+    sel = breakdown_selection(rows, select)
+    bars, hidden, all_rec = breakdown_parts(rows, sel)
     where = f" at {place}" if place else ""
-    head = f"Bar chart of {measure.title} by {GROUP_BY_LABELS.get(group_by, group_by).lower()}" \
-           f"{where}, {year}"
-    body = "; ".join(f"{b['group']} {b['display']}" for b in bars) or "no group is published"
+    head = (f"Bar chart of {measure.title} by "
+            f"{GROUP_BY_LABELS.get(sel['group_by'], sel['group_by']).lower()}{where}, "
+            f"{sel['year']}")
+    body = "; ".join(f"{b['label']} {b['display']}" for b in bars) or "no group is published"
     text = f"{head}: {body}."
     if all_rec:
         text += f" All students: {all_rec['display']}."
     if hidden:
         text += " Not shown as bars (fewer than 10 people or no data): " + \
-            ", ".join(f"{h['group']} ({h['display']})" for h in hidden) + "."
+            ", ".join(f"{h['label']} ({h['display']})" for h in hidden) + "."
     return text
 
 
