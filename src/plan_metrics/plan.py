@@ -177,7 +177,10 @@ class Measure(_Strict):
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(whole spec)"
-            raise ValueError(f"spec.{where} of a {self.kind} measure: {_plain(err)}") from None
+            keys = ""
+            if err["type"] == "extra_forbidden":
+                keys = f"; a {self.kind} spec takes only {', '.join(model.model_fields) or 'no keys'}"
+            raise ValueError(f"spec.{where} of a {self.kind} measure: {_plain(err)}{keys}") from None
         object.__setattr__(self, "spec", spec)
         if self.source not in KIND_SOURCES[self.kind]:
             raise ValueError(f"kind {self.kind} cannot read source {self.source}; "
@@ -339,7 +342,7 @@ def load_plan(plan: str | Path) -> Plan:
         plan_obj = Plan.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        yaml_path = _yaml_path(data, err["loc"])
+        yaml_path = _refine_path(data, err, _yaml_path(data, err["loc"]))
         more = f" ({len(e.errors()) - 1} more problem(s) after this one)" if len(e.errors()) > 1 else ""
         raise PlanMetricsError(f"Invalid plan: {_plain(err)}{more}", f"{path}, at {yaml_path}",
                                _fix_for(err)) from None
@@ -372,12 +375,50 @@ def _yaml_path(data, loc) -> str:
     return out or "(top level)"
 
 
+def _refine_path(data, err, yaml_path: str) -> str:
+    """Point errors raised by whole-object validators at the offending key or item.
+
+    A measure's spec and kind/source checks run on the whole measure, and the duplicate-id check on
+    the whole plan; pydantic then locates them at the measure or the top level. Name the spec key,
+    the ``source`` field, or both places that use the duplicated id instead.
+    """
+    msg = err["msg"].removeprefix("Value error, ")
+    if msg.startswith("spec."):
+        return f"{yaml_path}.{msg.split(' of a ', 1)[0]}"
+    if msg.startswith("kind ") and "cannot read source" in msg:
+        return f"{yaml_path}.source"
+    if msg.startswith("duplicate id "):
+        ident = msg.split("'")[1] if "'" in msg else None
+        places = _id_paths(data, ident)
+        if len(places) >= 2:
+            return f"{places[1]} (the id is first used at {places[0]})"
+    return yaml_path
+
+
+def _id_paths(node, ident, prefix: str = "") -> list[str]:
+    """YAML paths of every mapping whose id is ``ident``, in document order."""
+    out = []
+    if isinstance(node, dict):
+        if str(node.get("id")) == ident and prefix:
+            out.append(prefix)
+        for key, value in node.items():
+            out += _id_paths(value, ident, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            label = f"{prefix}[{i}]"
+            if isinstance(item, dict) and item.get("id") is not None:
+                label += f" (id {item['id']})"
+            out += _id_paths(item, ident, label)
+    return out
+
+
 def _plain(err) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "literal_error":
         return f"{err.get('input')!r} is not allowed: {msg.lower()}"
     if err["type"] == "missing":
-        return "a required field is missing"
+        field = err["loc"][-1] if err["loc"] and isinstance(err["loc"][-1], str) else None
+        return f"the required field {field!r} is missing" if field else "a required field is missing"
     if err["type"] == "extra_forbidden":
         return f"unknown field (value {err.get('input')!r})"
     return msg
@@ -395,4 +436,10 @@ def _fix_for(err) -> str:
         return "write school years as YYYY-YY, e.g. 2024-25"
     if "duplicate id" in err["msg"]:
         return "give each item its own id"
+    if "cannot read source" in err["msg"]:
+        return "set source to a table the kind reads (listed above), or choose the kind that fits that table"
+    if "spec." in err["msg"] and "unknown field" in err["msg"]:
+        return "remove the spec key or correct its spelling (the keys the kind takes are listed above)"
+    if "spec." in err["msg"] and "is missing" in err["msg"]:
+        return "add the key to the measure's spec (DESIGN.md section 6 lists what each kind reads)"
     return "correct the value (see DESIGN.md section 4 for the plan format)"
