@@ -25,3 +25,22 @@ class NoData(Exception):
 
 ROW_COLUMNS = ["building_id", "group_by", "group", "n", "numerator", "denominator", "value",
                "ci_low", "ci_high", "comparison_value", "note"]
+
+
+# The registry is imported last: the kind modules import NoData and ROW_COLUMNS from here.
+from . import (action_completion, graduation, mean, per_100, percent_favorable,  # noqa: E402
+               proficiency, rate, representation, risk_ratio, share_at_or_above)
+
+#: kind name (plan.Measure.kind) -> its compute function.
+KINDS: dict[str, callable] = {
+    "percent_favorable": percent_favorable.compute,
+    "rate": rate.compute,
+    "proficiency": proficiency.compute,
+    "graduation_rate": graduation.compute,
+    "risk_ratio": risk_ratio.compute,
+    "representation_gap": representation.compute,
+    "per_100": per_100.compute,
+    "mean": mean.compute,
+    "share_at_or_above": share_at_or_above.compute,
+    "action_completion": action_completion.compute,
+}
