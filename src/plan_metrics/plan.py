@@ -13,6 +13,7 @@ and the fix.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -179,8 +180,11 @@ class Measure(_Strict):
             where = ".".join(str(p) for p in err["loc"]) or "(whole spec)"
             keys = ""
             if err["type"] == "extra_forbidden":
-                keys = f"; a {self.kind} spec takes only {', '.join(model.model_fields) or 'no keys'}"
-            raise ValueError(f"spec.{where} of a {self.kind} measure: {_plain(err)}{keys}") from None
+                names = ", ".join(model.model_fields)
+                keys = f"; the {self.kind} spec takes " + (f"only {names}" if names else "no keys")
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ValueError(f"spec.{where} of {article} {self.kind} measure: {_plain(err)}{keys}") \
+                from None
         object.__setattr__(self, "spec", spec)
         if self.source not in KIND_SOURCES[self.kind]:
             raise ValueError(f"kind {self.kind} cannot read source {self.source}; "
@@ -384,7 +388,7 @@ def _refine_path(data, err, yaml_path: str) -> str:
     """
     msg = err["msg"].removeprefix("Value error, ")
     if msg.startswith("spec."):
-        return f"{yaml_path}.{msg.split(' of a ', 1)[0]}"
+        return f"{yaml_path}.{re.split(' of an? ', msg, maxsplit=1)[0]}"
     if msg.startswith("kind ") and "cannot read source" in msg:
         return f"{yaml_path}.source"
     if msg.startswith("duplicate id "):
