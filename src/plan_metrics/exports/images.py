@@ -70,16 +70,26 @@ def decorate(chart: Any, *, title: str, subtitle: str | None, footer: list[str])
     config and datasets move to the top level, the chart becomes the single row of a vconcat
     whose title is the export title; the chart's own title (at the bottom) carries the footer.
     """
-    spec = dict(chart.to_dict() if hasattr(chart, "to_dict") else chart)
+    spec = dict(chart.to_dict(validate=False) if hasattr(chart, "to_dict") else chart)
     outer: dict[str, Any] = {"$schema": spec.pop("$schema", VL_SCHEMA)}
     for key in ("config", "datasets", "description", "background"):
         if key in spec:
             outer[key] = spec.pop(key)
+    # Variable params (the builders' building / year / group_by) must sit at the top level.
+    variables = [p for p in spec.get("params", []) if "select" not in p]
+    if variables:
+        spec["params"] = [p for p in spec["params"] if "select" in p]
+        if not spec["params"]:
+            del spec["params"]
+        outer["params"] = variables
     for key in ("width", "height"):
         if spec.get(key) == "container":  # no container outside a web page
             spec[key] = charts.CHART_WIDTH if key == "width" else charts.CHART_HEIGHT
-    spec["title"] = {"text": footer, "orient": "bottom", "anchor": "start", "fontSize": 10,
-                     "fontWeight": "normal", "color": "#444444", "offset": 14, "lineHeight": 13}
+    spec.pop("title", None)
+    if footer:
+        spec["title"] = {"text": footer, "orient": "bottom", "anchor": "start", "fontSize": 10,
+                         "fontWeight": "normal", "color": "#444444", "offset": 14,
+                         "lineHeight": 13}
     outer["vconcat"] = [spec]
     outer["title"] = {"text": _wrap(title, 52), "anchor": "start", "fontSize": 16,
                       "color": "#222222", "lineHeight": 19,
