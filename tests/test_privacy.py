@@ -152,9 +152,9 @@ def test_display_texts():
                        "n": pd.array([pd.NA, 50, 50], dtype="Int64"),
                        "group_by": ["all", "race_ethnicity", "all"],
                        "note": [None, "fewer than 10 events", None]})
-    assert privacy.display(nd, "ratio", 10).tolist() == ["no data", "not computed",
-                                                         "not computed"]
-    assert privacy.display(nd, "points", 10).tolist()[2] == "—"
+    # the all-students row of a risk ratio or gap has no value by definition: "—"
+    assert privacy.display(nd, "ratio", 10).tolist() == ["no data", "not computed", "—"]
+    assert privacy.display(nd, "percent", 10).tolist()[2] == "not computed"
 
 
 def test_unit_of():

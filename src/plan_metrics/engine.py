@@ -5,11 +5,27 @@ compute_measures(plan, tables, school_year, options, measure_ids=None) -> result
 compute_status(plan, tables, school_year, options, results=None) -> status rows (section 6)
 compute_plan(plan, data_dir | tables, school_year, options) -> (results, status)
 domain_of(measure) -> the compute notebook (data domain) that computes it
+
+Per measure: the kind function (kinds.KINDS) computes the unsuppressed rows, privacy.apply
+suppresses small cells and privacy.display writes the text shown; status.compute compares the
+district all-students value with the baseline and target. The baseline's district rows of earlier
+years are computed as needed (without student groups) and cached per table set.
 """
 
 from __future__ import annotations
 
-from .plan import Measure
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from . import contract, privacy, texts
+from . import status as status_mod
+from .errors import PlanMetricsError
+from .options import Options
+from .plan import Measure, Plan, load_plan
+from .results import (ALL, DISTRICT, RESULTS_COLUMNS, conform, empty_results, empty_status,
+                      validate_results, validate_status)
 
 DOMAINS = ("surveys", "discipline", "staffing", "achievement", "attendance", "graduation",
            "programs", "rubrics_and_audits", "action_steps")
@@ -34,3 +50,225 @@ def domain_of(measure: Measure) -> str:
     if measure.source in ("progression_rubrics", "educator_evaluations", "curriculum_audit"):
         return "rubrics_and_audits"
     return "action_steps"
+
+
+# ---- entry points -------------------------------------------------------------------------------
+
+_STATUS_CACHE: dict[int, tuple[Mapping, dict]] = {}
+_CACHE_TABLE_SETS = 4  # distinct table sets whose district rows are kept
+
+
+def _plan(plan: Plan | str | Path) -> Plan:
+    return plan if isinstance(plan, Plan) else load_plan(plan)
+
+
+def data_years(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The school years present in the data (every table with a school_year column)."""
+    years = getattr(tables, "years", None)
+    if years is not None:
+        return list(years)
+    found: set[str] = set()
+    for name, df in tables.items():
+        col = contract.YEAR_COLUMN.get(name)
+        if df is not None and col and name != "graduation_cohort" and col in df.columns:
+            found.update(df[col].dropna().astype(str).unique().tolist())
+    return sorted(found)
+
+
+def check_year(tables: Mapping[str, pd.DataFrame], school_year: str) -> None:
+    """Raise PlanMetricsError unless ``school_year`` is written YYYY-YY and present in the data."""
+    try:
+        contract.parse_school_year(school_year)
+    except ValueError as e:
+        raise PlanMetricsError(str(e), "parameter school_year",
+                               "write the school year as YYYY-YY, e.g. 2023-24") from None
+    years = data_years(tables)
+    if school_year not in years:
+        present = ", ".join(years) if years else "none"
+        raise PlanMetricsError(f"The data has no school year {school_year}",
+                               f"the data holds the years {present}",
+                               "choose one of those years, or add that year's exports to the "
+                               "data directory")
+
+
+def _measures(plan: Plan, measure_ids) -> list[Measure]:
+    measures = plan.measures()
+    if measure_ids is None:
+        return measures
+    wanted = [measure_ids] if isinstance(measure_ids, str) else list(measure_ids)
+    known = {m.id for m in measures}
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise PlanMetricsError(f"Plan {plan.id} has no measure {', '.join(unknown)}",
+                               f"plan {plan.id}", f"use measure ids of the plan, e.g. "
+                               f"{', '.join(sorted(known)[:3])}")
+    return [m for m in measures if m.id in wanted]
+
+
+def no_data_row(reason: str) -> pd.DataFrame:
+    """The one explicit row of a measure whose data is absent (district, all students)."""
+    row = {"building_id": DISTRICT, "group_by": ALL, "group": ALL, "n": pd.NA}
+    row.update({c: float("nan") for c in privacy.NUMBER_COLUMNS[1:]})
+    row.update(suppressed=False, display=texts.text("display.no_data"),
+               note=texts.fill("notes.no_data", reason=reason))
+    return pd.DataFrame([row])
+
+
+def measure_rows(measure: Measure, tables: Mapping[str, pd.DataFrame], school_year: str,
+                 options: Options) -> pd.DataFrame:
+    """One measure's published rows for a year: the kind's rows, suppressed, with display text.
+
+    A kind raising ``kinds.NoData`` (or returning no rows) gives the single 'no data' row.
+    """
+    from . import kinds  # the kind modules import the engine's neighbours; import late
+
+    try:
+        compute = kinds.KINDS[measure.kind]
+    except KeyError:
+        raise PlanMetricsError(f"Measure kind {measure.kind} is not implemented",
+                               f"measure {measure.id}", "this is a defect in plan-metrics") from None
+    try:
+        rows = compute(tables, measure, school_year, options)
+    except kinds.NoData as e:
+        return no_data_row(str(e))
+    if rows is None or len(rows) == 0:
+        return no_data_row(f"no rows for {school_year}")
+    rows = privacy.apply(rows, options.min_n)
+    rows["display"] = privacy.display(rows, privacy.unit_of(measure), options.min_n)
+    return rows
+
+
+def compute_measures(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
+                     options: Options | None = None, measure_ids=None) -> pd.DataFrame:
+    """Every measure of ``plan`` (or those of ``measure_ids``) for ``school_year``: the validated,
+    suppressed results rows (results.RESULTS_COLUMNS) with plan_id, measure_id and school_year.
+
+    Raises PlanMetricsError for a school year that is not in the data or an unknown measure id.
+    """
+    plan = _plan(plan)
+    options = options or Options()
+    check_year(tables, school_year)
+    frames = []
+    for m in _measures(plan, measure_ids):
+        rows = measure_rows(m, tables, school_year, options)
+        frames.append(rows.assign(plan_id=plan.id, measure_id=m.id, school_year=school_year))
+    if not frames:
+        return empty_results()
+    frames = [conform(f, RESULTS_COLUMNS) for f in frames]
+    return validate_results(pd.concat(frames, ignore_index=True), options.min_n)
+
+
+def _district_rows(measure: Measure, tables, school_year: str, options: Options,
+                   with_groups: bool) -> pd.DataFrame:
+    """The measure's suppressed district rows for a year (cached per table set).
+
+    Without ``with_groups`` only the all-students row is needed, so the kind runs without the
+    student groups (its buildings still take part in the suppression).
+    """
+    key = (measure.model_dump_json(), school_year, options, with_groups)
+    entry = _STATUS_CACHE.get(id(tables))
+    if entry is None or entry[0] is not tables:
+        if len(_STATUS_CACHE) >= _CACHE_TABLE_SETS:
+            _STATUS_CACHE.pop(next(iter(_STATUS_CACHE)))
+        entry = (tables, {})
+        _STATUS_CACHE[id(tables)] = entry
+    cache = entry[1]
+    if key not in cache:
+        m = measure if with_groups else measure.model_copy(update={"groups": []})
+        rows = measure_rows(m, tables, school_year, options)
+        cache[key] = _district_of(rows, school_year)
+    return cache[key]
+
+
+def _district_of(rows: pd.DataFrame, school_year: str) -> pd.DataFrame:
+    out = rows[rows["building_id"] == DISTRICT]
+    if out.empty:
+        out = no_data_row("no district row")
+    return out.assign(school_year=school_year).reset_index(drop=True)
+
+
+def _published_in(rows: pd.DataFrame, focus: tuple[str, str] | None) -> bool:
+    gb, g = focus or (ALL, ALL)
+    hit = rows[(rows["group_by"] == gb) & (rows["group"] == g)]
+    return bool(len(hit)) and not bool(hit["suppressed"].iloc[0]) and \
+        not pd.isna(hit["value"].iloc[0])
+
+
+def measure_history(measure: Measure, tables, school_year: str, options: Options,
+                    current: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The district rows the status needs: this year's and the baseline year's.
+
+    Without ``measure.baseline_year`` the years of the data are computed in order until the first
+    with a published value (the baseline) of the row the status follows: the all-students row, or
+    for a measure that compares groups, the group farthest from parity this year
+    (status.focus_group). ``current``: this year's district rows when already computed.
+    """
+    if current is None:
+        current = _district_rows(measure, tables, school_year, options, with_groups=False)
+        lead = current.iloc[0]  # the all-students row: people, no value -> a group comparison
+        if measure.groups and measure.direction in ("toward_one", "toward_zero") and \
+                not lead["suppressed"] and pd.notna(lead["n"]) and pd.isna(lead["value"]):
+            current = _district_rows(measure, tables, school_year, options, with_groups=True)
+    else:
+        current = current.assign(school_year=school_year)
+    focus = status_mod.focus_group(measure, current)
+    frames = [current]
+    years = data_years(tables)
+    if measure.baseline_year:
+        if measure.baseline_year < school_year and measure.baseline_year in years:
+            frames.append(_district_rows(measure, tables, measure.baseline_year, options,
+                                         with_groups=focus is not None))
+    else:
+        for year in years:
+            if year >= school_year:
+                break
+            rows = _district_rows(measure, tables, year, options, with_groups=focus is not None)
+            frames.append(rows)
+            if _published_in(rows, focus):
+                break
+    return pd.concat(frames, ignore_index=True)
+
+
+def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
+                   options: Options | None = None, results: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
+    """The status row (results.STATUS_COLUMNS) of every measure of ``plan`` for ``school_year``.
+
+    ``results``: this year's results (from compute_measures) to take the current values from.
+    """
+    plan = _plan(plan)
+    options = options or Options()
+    check_year(tables, school_year)
+    current: dict[str, pd.DataFrame] = {}
+    if results is not None and len(results):
+        mine = results[(results["school_year"] == school_year)
+                       & (results["building_id"] == DISTRICT)]
+        current = {str(k): v for k, v in mine.groupby("measure_id", sort=False)}
+    out = []
+    for m in plan.measures():
+        if results is not None and m.id not in current:
+            continue  # a subset of measures was computed
+        history = measure_history(m, tables, school_year, options, current.get(m.id))
+        out.append(status_mod.compute(m, history, school_year, plan.id, options.min_n))
+    if not out:
+        return empty_status()
+    return validate_status(pd.DataFrame(out))
+
+
+def compute_plan(plan: Plan | str, data: str | Path | Mapping[str, pd.DataFrame],
+                 school_year: str, options: Options | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(results, status) of every measure of ``plan`` for ``school_year``.
+
+    ``data`` is a data directory (loaded and validated with loading.load_data) or loaded tables.
+    """
+    plan = _plan(plan)
+    options = options or Options()
+    if isinstance(data, (str, Path)):
+        from .loading import load_data
+        tables = load_data(data)
+    else:
+        tables = data
+    results = compute_measures(plan, tables, school_year, options)
+    status = compute_status(plan, tables, school_year, options, results=results)
+    return results, status

@@ -20,7 +20,8 @@ district ``ALL``, every group) and returns them with small cells suppressed:
    ``comparison_value`` are emptied and ``suppressed`` is true; its note says why (without counts).
    ``comparison_value`` of a group is the value of all *other* people of its building: it is emptied
    as well on every row of a family whose building ``all`` row is suppressed, because there it is not
-   derivable from published cells and could give a suppressed cell away.
+   derivable from published cells and could give a suppressed cell away; the kind's note of such a
+   row, which may quote the comparison, is dropped too.
 
 ``display(rows, unit, min_n)`` writes the text shown for each row: "78%" (proportions, no decimals;
 never exactly 0% or 100% from fewer than 100 people: "< 3%" / "> 97%" for 40 people, the bound being
@@ -135,6 +136,8 @@ def apply(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:
         hidden_buildings = set(out.loc[all_rows, "building_id"].astype(str))
         in_hidden = out["building_id"].astype(str).isin(hidden_buildings)
         out["comparison_value"] = out["comparison_value"].mask(in_hidden)
+        # a kind's note may quote the comparison (e.g. "risk 4% vs 9%"): drop it there too
+        out["note"] = out["note"].mask(in_hidden & ~out["suppressed"], None)
     return out
 
 
@@ -199,8 +202,8 @@ def display(rows: pd.DataFrame, unit: str, min_n: int) -> pd.Series:
 
     Suppressed rows: "n < {min_n}", or "not shown" for those whose note says they were suppressed to
     protect another cell; rows without a value: "no data" when they have no people count either and
-    "not computed" otherwise (e.g. a risk ratio under the cell size); the all-students row of a gap
-    measure, which has no value by definition, shows "—".
+    "not computed" otherwise (e.g. a risk ratio under the cell size); the all-students row of a
+    measure that compares groups (a gap, a risk ratio), which has no value by definition, shows "—".
     """
     comp_note = texts.text("notes.complementary")
     out = []
@@ -214,7 +217,7 @@ def display(rows: pd.DataFrame, unit: str, min_n: int) -> pd.Series:
         elif pd.isna(val):
             if pd.isna(n):
                 out.append(texts.text("display.no_data"))
-            elif gb == ALL and unit == "points" and (note is None or pd.isna(note)):
+            elif gb == ALL and unit in ("points", "ratio"):
                 out.append(texts.text("display.not_applicable"))
             else:
                 out.append(texts.text("display.not_computed"))

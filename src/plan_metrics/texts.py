@@ -35,3 +35,9 @@ def fill(key: str, **fields) -> str:
 def status_word(key: str) -> str:
     """'on_track' -> 'on track' (the word in results.STATUSES)."""
     return text(f"status.{key}")
+
+
+def group_label(group_by: str, group: str) -> str:
+    """'race_ethnicity', 'black' -> 'Black students' (the group's own code when unknown)."""
+    labels = all_texts().get("group_labels", {}).get(group_by, {})
+    return labels.get(str(group), f"{group_by} {group}".replace("_", " "))
