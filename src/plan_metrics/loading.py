@@ -66,16 +66,23 @@ class Problem:
     count: int = 1
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, hint: bool = True) -> str:
+        """"file:line: column 'x' value 'y': message. hint" (hint left out when asked)."""
         where = self.file + (f":{self.row}" if self.row is not None else "")
         what = []
         if self.column is not None:
-            what.append(f"column '{self.column}'")
+            plural = "s" if ", " in self.column else ""     # a key of several columns
+            what.append(f"column{plural} '{self.column}'")
         if self.value is not None:
             what.append(f"value '{_show(self.value)}'")
         head = f"{where}: " + (" ".join(what) + ": " if what else "")
         tag = "warning: " if self.severity == "warning" else ""
         text = f"{head}{tag}{self.message.rstrip('.')}."
-        return f"{text} {self.hint.rstrip('.')}." if self.hint else text
+        if not (self.hint and hint):
+            return text
+        return f"{text} {self.hint[0].upper()}{self.hint[1:].rstrip('.')}."
 
 
 class Tables(Mapping):
@@ -187,7 +194,7 @@ def main(args) -> int:
         errors = [p for p in problems if p.severity == "error"]
         n = sum(p.count for p in errors)
         files = len({p.file for p in errors})
-        print(f"\n{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)} of "
+        print(f"\n{n:,} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)} of "
               f"{data_dir}: nothing can be computed from this data until they are fixed.")
         return 1
     print(summary(tables))
@@ -200,16 +207,21 @@ def format_problems(problems: list[Problem], data_dir: Path | None = None) -> st
     by_file: dict[str, list[Problem]] = {}
     for p in problems:
         by_file.setdefault(p.file, []).append(p)
-    for name, ps in by_file.items():
+    order = {f"{t}.csv": i for i, t in enumerate(contract.TABLES)}
+    for name, ps in sorted(by_file.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
         path = (data_dir / name) if data_dir is not None and name.endswith(".csv") else name
         n_err = sum(p.count for p in ps if p.severity == "error")
         n_warn = sum(p.count for p in ps if p.severity == "warning")
-        counts = ", ".join(x for x in (f"{n_err} error{'s' * (n_err != 1)}" if n_err else "",
-                                       f"{n_warn} warning{'s' * (n_warn != 1)}" if n_warn else "")
+        counts = ", ".join(x for x in (f"{n_err:,} error{'s' * (n_err != 1)}" if n_err else "",
+                                       f"{n_warn:,} warning{'s' * (n_warn != 1)}" if n_warn else "")
                            if x)
         out.append(f"{path} ({counts})")
+        prev = None
         for p in ps:
-            out.append(f"  {p}")
+            # a hint shared by consecutive findings (examples of one fault) is printed once
+            same = prev is not None and (p.column, p.hint) == (prev.column, prev.hint)
+            out.append(f"  {p.text(hint=not same)}")
+            prev = p
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -360,12 +372,15 @@ class _Validator:
         rest = len(idx) - len(ex)
         if rest:
             more = f.lines(idx[len(ex):len(ex) + 5])
-            shown = ", ".join(str(int(x)) for x in more) + (", ..." if rest > 5 else "")
+            shown = ", ".join(str(int(x)) for x in more)
+            if rest > len(more):
+                shown += f" and {rest - len(more):,} more"
             generic = message(None) if callable(message) else message
             self.problems.append(Problem(
                 f.name, None, column, None,
                 f"{rest:,} more line{'s' * (rest != 1)} with the same problem "
-                f"({generic.rstrip('.')}), at lines {shown}", "", severity, count=rest))
+                f"({generic.rstrip('.')}): line{'s' * (rest != 1)} {shown}", "", severity,
+                count=rest))
         return len(idx)
 
     # -- the run -------------------------------------------------------------------------------
@@ -498,7 +513,7 @@ class _Validator:
             parse_options=pacsv.ParseOptions(newlines_in_values=f.irregular,
                                              invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in f.header},
+                column_types={c: pa.large_string() for c in f.header},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
             read_options=pacsv.ReadOptions(column_names=f.header, skip_rows=1,
                                            block_size=1 << 24))
@@ -579,6 +594,8 @@ class _Validator:
     def check_column(self, f: _File, col: str, kind: str, codes, required: bool) -> _Column:
         s = f.raw[col]
         fcodes, uniques = pd.factorize(s)
+        # int32 codes halve the memory of a several-million-row file's checks
+        fcodes = fcodes.astype(np.int32 if len(uniques) < 2**31 - 1 else np.int64, copy=False)
         uniques = np.asarray(uniques, dtype=object)
         u_missing = np.array([u == "" for u in uniques], dtype=bool)
         missing = u_missing[fcodes] if len(fcodes) else np.zeros(0, dtype=bool)
@@ -608,20 +625,17 @@ class _Validator:
                 self.rows(f, col, mask, lambda v: msgs.get(v, _generic(kind, col)), hint, values=s)
 
         if kind in ("id", "str"):
-            return _Column(s.where(~pd.Series(missing, index=s.index)) if missing.any() else s,
-                           missing, fcodes)
+            return _Column(_blank(s, missing), missing, fcodes)
         if kind == "code":
             vals, bad, msgs = per_unique(lambda u: _parse_code(u, codes))
-            report(bad, msgs, f"codes are lower-case snake_case" +
-                   (f"; {col} is one of: {', '.join(codes)}" if codes else ""))
-            typed = s.where(~pd.Series(missing | bad[fcodes], index=s.index))
-            return _Column(typed, missing, fcodes)
+            report(bad, msgs, f"allowed codes for {col}: {', '.join(codes)}" if codes else
+                   "codes are lower-case letters, digits and underscores (snake_case)")
+            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes)
         if kind == "year":
             vals, bad, msgs = per_unique(_parse_year)
             report(bad, msgs, "write school years as YYYY-YY of two consecutive years, e.g. "
                    "2023-24")
-            typed = s.where(~pd.Series(missing | bad[fcodes], index=s.index))
-            return _Column(typed, missing, fcodes)
+            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes)
         if kind == "bool":
             vals, bad, msgs = per_unique(_parse_bool)
             report(bad, msgs, "write true or false (1/0 and yes/no are accepted too)")
@@ -778,12 +792,13 @@ class _Validator:
             _combine([rc["survey"].codes, rc["item_id"].codes]))
         # the first row of each distinct pair gives its (survey, item_id) texts
         first_row = pd.Series(np.arange(len(pair_codes))).groupby(pair_codes).first().to_numpy()
-        surveys, item_ids = f.raw["survey"].to_numpy(), f.raw["item_id"].to_numpy()
+        surveys = f.raw["survey"].iloc[first_row].tolist()
+        item_ids = f.raw["item_id"].iloc[first_row].tolist()
         n_pairs = len(first_row)
         pair_scale = np.full(n_pairs, 10**9, dtype=np.int64)
         unknown = np.zeros(n_pairs, dtype=bool)
-        for k, r in enumerate(first_row):
-            key = (surveys[r], item_ids[r])
+        for k in range(n_pairs):
+            key = (surveys[k], item_ids[k])
             if key[0] == "" or key[1] == "":
                 continue
             if key not in scale:
@@ -840,10 +855,7 @@ class _Validator:
         if uniq:
             lower = {a.lower(): a for a in attrs}
 
-            def msg(v):
-                return (f"'{v}' is not a Profile of a Graduate attribute of plan "
-                        f"{self.plan.id}" if v is not None else
-                        "not a Profile of a Graduate attribute of the plan")
+            msg = f"not a Profile of a Graduate attribute of plan {self.plan.id}"
             hint = "write it exactly as the plan does: " + ", ".join(attrs)
             near = [lower[u.lower()] for u in uniq if u.lower() in lower]
             if near:
@@ -877,6 +889,11 @@ class _Validator:
         return pd.DataFrame(out)
 
 
+def _blank(s: pd.Series, mask: np.ndarray) -> pd.Series:
+    """``s`` with the values under ``mask`` set missing (no copy when there are none)."""
+    return s.where(~pd.Series(mask, index=s.index)) if mask.any() else s
+
+
 def _combine(code_arrays: list[np.ndarray]) -> np.ndarray:
     """Several factorized code arrays -> one int64 code per distinct combination."""
     combined = np.asarray(code_arrays[0], dtype=np.int64)
@@ -890,7 +907,7 @@ def _combine(code_arrays: list[np.ndarray]) -> np.ndarray:
 # ---- value parsers (called once per distinct value) -------------------------------------------
 
 def _generic(kind: str, col: str) -> str:
-    return {"code": "not a valid code", "year": "not a school year YYYY-YY",
+    return {"code": "unknown code", "year": "not a school year YYYY-YY",
             "bool": "not true or false", "grade": "not a grade K or 0..12",
             "count": "not a whole number 0 or more", "level": "not a level 1..4",
             "number": "not a number 0 or more", "date": "not a date YYYY-MM-DD"}.get(kind, "bad")
@@ -902,7 +919,7 @@ def _parse_code(u: str, codes) -> str:
             return u
         near = u.strip().lower().replace(" ", "_").replace("-", "_")
         extra = f" (did you mean '{near}'?)" if near in codes else ""
-        raise ValueError(f"unknown code{extra}; allowed: {', '.join(codes)}")
+        raise ValueError(f"unknown code{extra}")
     if not CODE_RE.match(u):
         near = re.sub(r"[^a-z0-9]+", "_", u.strip().lower()).strip("_")
         raise ValueError(f"not a lower-case snake_case code (write it like '{near}')")
