@@ -200,3 +200,21 @@ def test_manifest_build_is_json():
                        input_hashes={}, row_counts={}, notebooks=[], started="s", ended="e",
                        synthetic=True, git={"commit": None, "dirty": None}, previous=None)
     assert json.loads(json.dumps(m))["synthetic_data"] is True and m["changes"] is None
+
+
+TINY = Path(__file__).parent / "fixtures" / "tiny"   # valid data of 2023-24 and 2024-25
+
+
+def test_year_not_in_the_data_and_bad_params_file_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "reports"
+    argv = ["run", "--plan", "clayton-pl", "--data", str(TINY), "--out", str(out)]
+    assert cli.main([*argv, "--years", "2019-20"]) == 2
+    err = capsys.readouterr().err
+    assert "School year 2019-20 is not in the data" in err and "2023-24, 2024-25" in err
+    bad = tmp_path / "p.yaml"
+    bad.write_text("min_n: 10\ncolour: blue\n")
+    assert cli.main([*argv, "--years", "2024-25", "--params", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown parameter 'colour'" in err and str(bad) in err and "Traceback" not in err
+    # Nothing was published, nothing temporary is left.
+    assert not out.exists() or [p.name for p in out.iterdir()] == []

@@ -62,7 +62,7 @@ def main(args) -> int:
     """Entry point of ``plan-metrics run`` (args from cli.py)."""
     published = run(plan=args.plan, data_dir=args.data, years=args.years,
                     params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n)
-    for path in published:
+    for path in sorted(published):
         print(f"published {path}")
     return 0
 
@@ -99,11 +99,13 @@ class _Job:
 def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path | None = None,
         out: str | Path | None = None, jobs: int | None = None, min_n: int | None = None,
         notebooks_dir: Path | str = NOTEBOOKS_DIR, params_dir: Path | str | None = None,
-        progress: bool = True) -> list[Path]:
+        progress: bool = True, all_domains: bool = False) -> list[Path]:
     """Compute and publish the editions of ``plan`` ('all', an id or a YAML path) for ``years``
     ('all', 'YYYY-YY' or a comma list). Returns the published edition folders.
 
     ``notebooks_dir`` and ``params_dir`` default to the project's; tests point them elsewhere.
+    ``all_domains`` runs every compute notebook, also those without measures in the plan (which
+    save an empty table); by default they are skipped (see ``domains_of``).
     Raises PlanMetricsError (one paragraph) for every problem a user can cause.
     """
     from . import loading
@@ -158,7 +160,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
             pfile = plan_path(ref).resolve()
             for y in run_years:
                 params, files = year_params(y, params_file, {"min_n": min_n}, **pkw)
-                domains = domains_of(p)
+                domains = list(engine.DOMAINS) if all_domains else domains_of(p)
                 target = reports / p.id / y
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = Path(tempfile.mkdtemp(prefix=f".{y}.tmp-{os.getpid()}-", dir=target.parent))
@@ -220,16 +222,23 @@ def domains_of(plan) -> list[str]:
 def _validated(loading, data_dir: Path):
     """Load and validate every table once; print a summary of the problems before raising."""
     try:
-        return loading.load_data(data_dir)
+        tables = loading.load_data(data_dir)
     except PlanMetricsError as e:
-        if e.problems:
-            print(f"Validation of {data_dir} found {len(e.problems)} problem(s); "
-                  f"nothing was computed or published:", file=sys.stderr)
-            for p in e.problems[:20]:
+        errors = [p for p in e.problems if getattr(p, "severity", "error") == "error"]
+        if errors:
+            print(f"Validation of {data_dir} found {len(errors)} problem(s); nothing was "
+                  f"computed or published:", file=sys.stderr)
+            for p in errors[:20]:
                 print(f"  - {p}", file=sys.stderr)
-            if len(e.problems) > 20:
-                print(f"  ... and {len(e.problems) - 20} more", file=sys.stderr)
+            if len(errors) > 20:
+                print(f"  ... and {len(errors) - 20} more (plan-metrics validate --data "
+                      f"{data_dir} lists them all)", file=sys.stderr)
         raise
+    warnings = getattr(tables, "warnings", None) or []
+    if warnings:
+        print(f"Note: {len(warnings)} data warning(s) (rows that cannot be broken down by student "
+              f"group); see plan-metrics validate --data {data_dir}", file=sys.stderr)
+    return tables
 
 
 def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_dir,
@@ -409,7 +418,7 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
         row_counts=dict(getattr(tables, "row_counts", {}) or {}), notebooks=ed.notebooks,
         started=ed.started, ended=manifest_mod.now(), synthetic=synthetic, git=git,
         previous=manifest_mod.read(ed.target / "manifest.json"))
-    man["domains_without_measures"] = [d for d in engine.DOMAINS if d not in ed.domains]
+    man["notebooks_skipped"] = [d for d in engine.DOMAINS if d not in ed.domains]  # no measures
     write_edition(ed.tmp, results, status, man)
     replace_dir(ed.tmp, ed.target)
     shutil.rmtree(ed.target.parent / ".failed" / ed.year, ignore_errors=True)

@@ -1,0 +1,123 @@
+"""Benchmark of `plan-metrics run` (DESIGN.md section 12, runs): prints figures, asserts nothing.
+
+Targets: one year of every compute notebook on the small district <= 15 s on 2 cores, all six years
+<= 60 s; the large district, one year <= 60 s with peak memory <= 2 GB. Also prints the overhead of
+papermill (a kernel per notebook, the executed notebooks, the edition) against the engine called
+directly in one process for the same plan and year.
+
+Each measured command runs in its own process; peak memory is the largest sum of the resident
+memory of that process and all its children (the kernels), sampled every 50 ms.
+
+    python bench/bench_runs.py [--skip-large] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+YEAR = "2024-25"
+
+
+def measure(code: str) -> tuple[float, float]:
+    """(seconds, peak MB of the process tree) of ``python -c code``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([PY, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = ps.memory_info().rss + sum(c.memory_info().rss
+                                             for c in ps.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"benchmark command failed:\n{code}\n{proc.stderr.read()[-3000:]}")
+    return seconds, peak / 2**20
+
+
+def run_code(plan: str, data: Path, years: str, out: Path, jobs: int, all_domains: bool) -> str:
+    return (f"from plan_metrics.runner import run; run(plan={plan!r}, data_dir={str(data)!r}, "
+            f"years={years!r}, out={str(out)!r}, jobs={jobs}, progress=False, "
+            f"all_domains={all_domains})")
+
+
+def direct_code(plan: str, data: Path, year: str) -> str:
+    return ("from plan_metrics import engine, loading; from plan_metrics.options import Options; "
+            f"t = loading.load_data({str(data)!r}); "
+            f"r = engine.compute_measures({plan!r}, t, {year!r}, Options()); "
+            f"engine.compute_status({plan!r}, t, {year!r}, Options(), results=r)")
+
+
+def demo_data(folder: Path, size: str) -> Path:
+    if not (folder / "enrollment.csv").exists():
+        t = time.perf_counter()
+        subprocess.run([PY, "-m", "plan_metrics.cli", "demo-data", "--out", str(folder),
+                        "--size", size], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        print(f"generated the {size} district in {time.perf_counter() - t:.1f} s ({folder})")
+    return folder
+
+
+def row(label: str, seconds: float, mb: float, target: str = "") -> None:
+    print(f"  {label:<58} {seconds:7.1f} s  {mb:7.0f} MB  {target}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = ap.parse_args()
+    from plan_metrics.plan import available_plans, load_plan
+    from plan_metrics.runner import domains_of
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
+    small = demo_data(tmp / "small", "small")
+    plans = available_plans()
+    n_nb = {p: len(domains_of(load_plan(p))) for p in plans}
+    print(f"plan-metrics run, {os.cpu_count()} cores, --jobs {args.jobs}; "
+          f"notebooks with measures per plan-year: {n_nb}")
+    print("small district:")
+    for label, plan, years, every in [
+            (f"clayton, one year, all 9 notebooks", "clayton", YEAR, True),
+            (f"clayton, one year, its {n_nb['clayton']} notebooks", "clayton", YEAR, False),
+            (f"clayton, six years, all 9 notebooks", "clayton", "all", True),
+            (f"clayton, six years, its {n_nb['clayton']} notebooks", "clayton", "all", False),
+            (f"all {len(plans)} plans, one year", "all", YEAR, False),
+            (f"all {len(plans)} plans, six years (make demo)", "all", "all", False)]:
+        out = tmp / f"reports-{label.replace(' ', '_').replace(',', '')}"
+        s, mb = measure(run_code(plan, small, years, out, args.jobs, every))
+        target = ("(target <= 15 s)" if years == YEAR and every else
+                  "(target <= 60 s)" if every else "")
+        row(label, s, mb, target)
+
+    s_dir, mb_dir = measure(direct_code("clayton", small, YEAR))
+    s_run, mb_run = measure(run_code("clayton", small, YEAR, tmp / "reports-ratio", args.jobs, False))
+    row("engine in one process: load + clayton one year + status", s_dir, mb_dir)
+    row("papermill run of the same", s_run, mb_run)
+    print(f"  overhead ratio papermill run / in-process engine: {s_run / s_dir:.1f}x")
+
+    if not args.skip_large:
+        large = demo_data(ROOT / "data" / "large", "large")
+        print("large district:")
+        s, mb = measure(run_code("clayton", large, YEAR, tmp / "reports-large", args.jobs, True))
+        row("clayton, one year, all 9 notebooks", s, mb, "(target <= 60 s, <= 2048 MB)")
+        s, mb = measure(direct_code("clayton", large, YEAR))
+        row("engine in one process: load + clayton one year + status", s, mb)
+    subprocess.run(["rm", "-rf", str(tmp)])
+
+
+if __name__ == "__main__":
+    main()
