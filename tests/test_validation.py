@@ -235,3 +235,25 @@ def test_real_console_script(tmp_path):
     ok = subprocess.run([*cmd, "validate", "--data", str(TINY)], capture_output=True, text=True,
                         timeout=120)
     assert ok.returncode == 0 and "valid (14 tables)" in ok.stdout
+
+
+def test_line_numbers_stay_exact_with_blank_lines_crlf_and_quoted_newlines(tmp_path, capsys):
+    d = copy_tiny(tmp_path)
+    p = d / "enrollment.csv"
+    lines = p.read_text().splitlines()
+    lines.insert(3, "")                         # a blank line 4: S03 moves to line 5, S04 to 6
+    lines[5] = lines[5].replace(",asian,", ",Asian,")
+    p.write_bytes(("\r\n".join(lines) + "\r\n\r\n").encode())
+    # a quoted text over two lines (3 and 4): the staff item moves from line 5 to line 6
+    replace(d, "survey_items", "How often do you feel left out", "How often do you\nfeel left out")
+    set_cell(d, "survey_items", 6, "topic", "Staff Belonging")
+    code, out = run_validate(d, capsys=capsys)
+    assert code == 1
+    assert "enrollment.csv:6: column 'race_ethnicity' value 'Asian'" in out
+    assert "survey_items.csv:6: column 'topic' value 'Staff Belonging'" in out
+    assert "2 problems in 2 files" in out
+
+
+def test_bad_years_argument_is_a_clear_error():
+    with pytest.raises(PlanMetricsError, match="YYYY-YY"):
+        load_data(TINY, years=["2024"])

@@ -145,7 +145,11 @@ def load_data(data_dir: str | Path, tables: Iterable[str] | None = None,
     if years is not None:
         keep = list(years)
         for y in keep:
-            contract.parse_school_year(y)
+            try:
+                contract.parse_school_year(y)
+            except ValueError as e:
+                raise PlanMetricsError(str(e), "load_data(years=...)",
+                                       "give school years as YYYY-YY, e.g. 2023-24") from None
         frames = {}
         for name, df in result.items():
             col = contract.YEAR_COLUMN[name]
@@ -286,8 +290,8 @@ class _Column:
     """One parsed column: typed values, missing mask, factorized codes (for keys and joins)."""
 
     def __init__(self, typed: pd.Series | np.ndarray, missing: np.ndarray,
-                 codes: np.ndarray | None = None):
-        self.typed, self.missing, self.codes = typed, missing, codes
+                 codes: np.ndarray | None = None, uniques: np.ndarray | None = None):
+        self.typed, self.missing, self.codes, self.uniques = typed, missing, codes, uniques
 
 
 @dataclass
@@ -625,17 +629,17 @@ class _Validator:
                 self.rows(f, col, mask, lambda v: msgs.get(v, _generic(kind, col)), hint, values=s)
 
         if kind in ("id", "str"):
-            return _Column(_blank(s, missing), missing, fcodes)
+            return _Column(_blank(s, missing), missing, fcodes, uniques)
         if kind == "code":
             vals, bad, msgs = per_unique(lambda u: _parse_code(u, codes))
             report(bad, msgs, f"allowed codes for {col}: {', '.join(codes)}" if codes else
                    "codes are lower-case letters, digits and underscores (snake_case)")
-            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes)
+            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes, uniques)
         if kind == "year":
             vals, bad, msgs = per_unique(_parse_year)
             report(bad, msgs, "write school years as YYYY-YY of two consecutive years, e.g. "
                    "2023-24")
-            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes)
+            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes, uniques)
         if kind == "bool":
             vals, bad, msgs = per_unique(_parse_bool)
             report(bad, msgs, "write true or false (1/0 and yes/no are accepted too)")
@@ -647,7 +651,7 @@ class _Validator:
             else:
                 typed = pd.Series(pd.array(typed_np, dtype="boolean"), index=s.index)
                 typed[na[fcodes]] = pd.NA
-            return _Column(typed, missing, fcodes)
+            return _Column(typed, missing, fcodes, uniques)
         if kind in ("grade", "count", "level"):
             parse = {"grade": _parse_grade, "count": _parse_count, "level": _parse_level}[kind]
             vals, bad, msgs = per_unique(parse)
@@ -665,7 +669,7 @@ class _Validator:
                 typed[na[fcodes]] = pd.NA
                 if required:  # only reached on invalid data; never returned to a caller
                     typed = typed.fillna(0).astype("int64")
-            return _Column(typed, missing | bad[fcodes], fcodes)
+            return _Column(typed, missing | bad[fcodes], fcodes, uniques)
         if kind == "number":
             if len(uniques) > 200_000:
                 num = pd.to_numeric(s.where(s != ""), errors="coerce").to_numpy(dtype=float)
@@ -673,19 +677,19 @@ class _Validator:
                 self.rows(f, col, bad_rows, lambda v: _number_msg(v),
                           "write a number, 0 or more (a decimal point, no units)", values=s)
                 typed = pd.Series(np.where(bad_rows, np.nan, num), index=s.index)
-                return _Column(typed, missing | bad_rows, fcodes)
+                return _Column(typed, missing | bad_rows, fcodes, uniques)
             vals, bad, msgs = per_unique(_parse_number)
             report(bad, msgs, "write a number, 0 or more (a decimal point, no units)")
             arr = np.array([v if v is not None else np.nan for v in vals], dtype=float)
             typed = pd.Series(arr[fcodes] if len(fcodes) else np.zeros(0), index=s.index)
-            return _Column(typed, missing | bad[fcodes], fcodes)
+            return _Column(typed, missing | bad[fcodes], fcodes, uniques)
         if kind == "date":
             vals, bad, msgs = per_unique(_parse_date)
             report(bad, msgs, "write dates as YYYY-MM-DD, e.g. 2024-03-15")
             arr = np.array([v if v is not None else np.datetime64("NaT") for v in vals],
                            dtype="datetime64[ns]")
             typed = pd.Series(arr[fcodes] if len(fcodes) else arr[:0], index=s.index)
-            return _Column(typed, missing | bad[fcodes], fcodes)
+            return _Column(typed, missing | bad[fcodes], fcodes, uniques)
         raise AssertionError(f"unknown column type {kind}")
 
     def check_keys(self, f: _File, cols: dict[str, _Column]) -> None:
@@ -834,11 +838,16 @@ class _Validator:
             rows &= (f.raw["respondent_type"] == "student").to_numpy()
         if not rows.any():
             return
-        n_e = len(enr.raw)
-        years = pd.concat([enr.raw["school_year"], f.raw["school_year"]], ignore_index=True)
-        ids = pd.concat([enr.raw["student_id"], f.raw["student_id"]], ignore_index=True)
-        key = _combine([pd.factorize(years)[0], pd.factorize(ids)[0]])
-        found = np.isin(key[n_e:], key[:n_e])
+        # Translate this table's codes into enrollment's (via the few distinct values), then
+        # compare (year, student) pairs as int64 keys: no string work per row.
+        keys = []
+        for col in ("school_year", "student_id"):
+            e, t = ec[col], tc[col]
+            pos = pd.Index(e.uniques).get_indexer(t.uniques)   # -1: value not in enrollment
+            keys.append((e.codes.astype(np.int64), pos[t.codes].astype(np.int64),
+                         len(e.uniques) + 1))
+        (ey, ty, _), (es, ts, width) = keys
+        found = np.isin(ty * width + ts, ey * width + es) & (ty >= 0) & (ts >= 0)
         bad = rows & ~found
         what = "survey response" if f.table == "survey_responses" else "row"
         self.rows(f, "student_id", bad,
@@ -897,10 +906,15 @@ def _blank(s: pd.Series, mask: np.ndarray) -> pd.Series:
 def _combine(code_arrays: list[np.ndarray]) -> np.ndarray:
     """Several factorized code arrays -> one int64 code per distinct combination."""
     combined = np.asarray(code_arrays[0], dtype=np.int64)
+    span = int(combined.max()) + 2 if len(combined) else 1
     for codes in code_arrays[1:]:
         codes = np.asarray(codes, dtype=np.int64)
         width = int(codes.max()) + 2 if len(codes) else 1
-        combined = pd.factorize(combined * width + (codes + 1))[0].astype(np.int64)
+        if span * width > 2**62:   # would overflow: renumber the combinations so far
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            span = int(combined.max()) + 2 if len(combined) else 1
+        combined = combined * width + (codes + 1)
+        span *= width
     return combined
 
 
