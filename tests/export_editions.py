@@ -12,8 +12,14 @@ from plan_metrics.plan import load_plan
 from plan_metrics.results import RESULTS_COLUMNS, STATUS_COLUMNS, conform
 
 YEARS = ["2022-23", "2023-24", "2024-25"]
-#: Hand-made groups of race_ethnicity: (group, n, numerator). 'asian' has n=6 < 10: suppressed.
-GROUPS = [("white", 120, 96), ("black", 60, 39), ("asian", 6, None), ("hispanic", 30, 21)]
+#: Hand-made groups: (group_by, group, n, numerator). 'asian' has n=6 < 10: suppressed (its true
+#: counts, n=6 and numerator 4, are in ASIAN_TRUTH and appear in no export).
+GROUPS = [("race_ethnicity", "white", 120, 96), ("race_ethnicity", "black", 60, 39),
+          ("race_ethnicity", "asian", 6, None), ("race_ethnicity", "hispanic", 30, 21),
+          ("gender", "female", 110, 88), ("gender", "male", 106, 78)]
+ASIAN_TRUTH = {"n": 6, "numerator": 4}
+#: Building B2 is 0.10 lower than the district in every cell (percent measures).
+BUILDING_SHIFT = {"ALL": 0.0, "B1": 0.0, "B2": -0.10}
 
 
 def _row(plan_id, m, year, building, group_by, group, n, num, unit, shift):
@@ -42,9 +48,10 @@ def _row(plan_id, m, year, building, group_by, group, n, num, unit, shift):
 def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
     """Three years of every measure of the plan for the district and buildings B1, B2.
 
-    District, all students: n = 216 (120+60+6+30), numerator 166 (96+39+10+21; the hidden asian
-    numerator is 10 in truth) -> 166/216 = 0.7685..., shown '77%' in 2024-25 (shift 0).
-    Years before shift by -0.02 per year (2022-23: -0.04, 2023-24: -0.02).
+    District, all students: n = 216 (120+60+6+30), numerator 166 (96+39+4+27 by construction;
+    only the published groups' counts are written) -> 166/216 = 0.7685..., shown '77%' in 2024-25.
+    Earlier years shift by -0.02 per year (2022-23: -0.04, 2023-24: -0.02); building B2 is a
+    further -0.10 (2024-25: 0.6685 -> '67%').
     """
     from plan_metrics.exports.context import unit_of
     plan = load_plan(plan_id)
@@ -54,12 +61,12 @@ def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
         for m in plan.measures():
             unit = unit_of(m)
             for b in ["ALL", "B1", "B2"]:
-                rows.append(_row(plan_id, m, year, b, "all", "all", 216, 166, unit, shift))
+                bshift = shift + BUILDING_SHIFT[b]
+                rows.append(_row(plan_id, m, year, b, "all", "all", 216, 166, unit, bshift))
                 if b == "ALL":
                     district = rows[-1]
-                for g, n, num in GROUPS:
-                    rows.append(_row(plan_id, m, year, b, "race_ethnicity", g, n, num, unit,
-                                     shift))
+                for group_by, g, n, num in GROUPS:
+                    rows.append(_row(plan_id, m, year, b, group_by, g, n, num, unit, bshift))
             status.append({"plan_id": plan_id, "measure_id": m.id, "school_year": year,
                            "value": district["value"], "baseline_year": YEARS[0],
                            "baseline_value": None,
@@ -76,3 +83,30 @@ def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
                        "buildings": {"B1": "Glenridge Elementary", "B2": "Wydown Middle"},
                        "end_time": "2025-06-30T12:00:00"})
     return reports
+
+
+REAL_YEARS = ["2022-23", "2023-24", "2024-25"]
+
+
+def real_pipeline_available() -> bool:
+    """True when the synthetic district generator and the engine's compute_plan are in place."""
+    try:
+        from plan_metrics.engine import compute_plan  # noqa: F401
+        from plan_metrics.synthetic import main  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_real(root: Path, plan_id: str = "clayton", years=REAL_YEARS) -> tuple[Path, Path]:
+    """Generate the small demo district into root/demo and publish plan_id for ``years`` into
+    root/reports with the engine (default options: min_n = 10). Returns (data_dir, reports)."""
+    from plan_metrics import cli
+    from plan_metrics.engine import compute_plan
+    from plan_metrics.options import Options
+    data_dir, reports = root / "demo", root / "reports"
+    assert cli.main(["demo-data", "--out", str(data_dir), "--size", "small"]) == 0
+    for year in years:
+        results, status = compute_plan(plan_id, data_dir, year, Options())
+        write_edition(reports / plan_id / year, results, status, {"synthetic_data": True})
+    return data_dir, reports

@@ -24,7 +24,7 @@ from .context import (SYNTHETIC_NOTE, ExportContext, format_change, format_value
 from .images import ChartExport, breakdown_export, chart_bytes, decorate, footer_lines
 from .images import trend_export
 
-SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
+SLIDE_W, SLIDE_H = Emu(12192000), Emu(6858000)  # 13.333 x 7.5 in, 16:9
 MARGIN = Inches(0.5)
 DARK = RGBColor(0x22, 0x22, 0x22)
 GREY = RGBColor(0x55, 0x55, 0x55)
