@@ -44,7 +44,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell(domain):
     assert names == [*runner.COMMON_PARAMETERS, *runner.DOMAIN_KNOBS[domain]]
     assert 'plan = "clayton"' in tagged[0].source and 'data_dir = "../data/demo"' in tagged[0].source
     # The committed file is what the generator writes (regenerate with write_compute_notebooks).
-    assert nbformat.writes(runner.compute_notebook(domain)) == path.read_text()
+    assert nbformat.writes(runner.compute_notebook(domain)) + "\n" == path.read_text()
     # Thin: no imports beyond plan_metrics, no altair.
     imports = [line for c in code for line in c.source.splitlines() if "import" in line]
     assert imports == ["from plan_metrics.runner import notebook_context"]
