@@ -45,33 +45,40 @@ UNITS = ("percent", "points", "ratio", "index", "per_100", "hours", "number")
 SMALL_FOR_PERCENT = 100  # fewer people than this never show exactly 0% or 100%
 
 
+def _texts(s: pd.Series) -> list:
+    """A text column as a plain list (iterating arrow strings one by one is slow)."""
+    return s.to_numpy(dtype=object, na_value=None).tolist()
+
+
 def families(rows: pd.DataFrame) -> list[tuple[int, np.ndarray]]:
     """The additive families of ``rows`` as (position of the total, positions of the parts).
 
     Positions are 0-based into ``rows``; only rows with an ``n`` (or already suppressed) take part.
     """
-    b = rows["building_id"].astype(str).to_numpy()
-    gb = rows["group_by"].astype(str).to_numpy()
-    g = rows["group"].astype(str).to_numpy()
-    has_n = rows["n"].notna().to_numpy()
+    take = rows["n"].notna().to_numpy()
     if "suppressed" in rows.columns:
-        has_n = has_n | rows["suppressed"].fillna(False).astype(bool).to_numpy()
-    pos = {(bb, x, y): i for i, (bb, x, y) in enumerate(zip(b, gb, g)) if has_n[i]}
+        take = take | rows["suppressed"].fillna(False).astype(bool).to_numpy()
+    keys = zip(*(_texts(rows[c]) for c in ("building_id", "group_by", "group")))
+    pos: dict[tuple, int] = {}
+    across_groups: dict[tuple, list[int]] = {}
+    across_buildings: dict[tuple, list[int]] = {}
+    for i, (b, gb, g) in enumerate(keys):
+        if not take[i]:
+            continue
+        pos[(b, gb, g)] = i
+        if gb != ALL:      # a group of the building's all row
+            across_groups.setdefault((b, gb), []).append(i)
+        if b != DISTRICT:  # a building of the district row
+            across_buildings.setdefault((gb, g), []).append(i)
     out: list[tuple[int, np.ndarray]] = []
-    keep = np.flatnonzero(has_n)
-    frame = pd.DataFrame({"b": b[keep], "gb": gb[keep], "g": g[keep], "i": keep})
-    groups = frame[frame["gb"] != ALL]
-    # across groups: (building, group_by) parts, the building's all row as the total
-    for (bb, x), part in groups.groupby(["b", "gb"], sort=False):
-        total = pos.get((bb, ALL, ALL))
+    for (b, gb), parts in across_groups.items():
+        total = pos.get((b, ALL, ALL))
         if total is not None:
-            out.append((total, part["i"].to_numpy()))
-    # across buildings: (group_by, group) building parts, the district row as the total
-    buildings = frame[frame["b"] != DISTRICT]
-    for (x, y), part in buildings.groupby(["gb", "g"], sort=False):
-        total = pos.get((DISTRICT, x, y))
+            out.append((total, np.asarray(parts)))
+    for (gb, g), parts in across_buildings.items():
+        total = pos.get((DISTRICT, gb, g))
         if total is not None:
-            out.append((total, part["i"].to_numpy()))
+            out.append((total, np.asarray(parts)))
     return out
 
 
@@ -112,32 +119,34 @@ def apply(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:
     Returns a copy with ``suppressed`` set, the numbers of suppressed rows emptied and their note
     replaced, and ``comparison_value`` emptied where it could reveal a suppressed cell.
     """
-    out = rows.copy().reset_index(drop=True)
-    if "suppressed" not in out.columns:
-        out["suppressed"] = False
-    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    out = rows.reset_index(drop=True)
+    out["suppressed"] = (out["suppressed"].fillna(False).astype(bool) if "suppressed" in out.columns
+                         else False)
     if "note" not in out.columns:
         out["note"] = None
     if out.empty or (out["n"].isna() & ~out["suppressed"]).all():
         return out
     primary, complementary = suppression_flags(out, min_n)
     sup = primary | complementary
+    if not sup.any():
+        return out
     for col in NUMBER_COLUMNS:
         if col in out.columns:
             out[col] = out[col].mask(sup)
     out["suppressed"] = out["suppressed"].to_numpy() | sup
-    note = out["note"].astype("object")
-    note = note.mask(primary, texts.fill("notes.suppressed", min_n=min_n))
-    note = note.mask(complementary, texts.text("notes.complementary"))
-    out["note"] = note
+    note = out["note"].astype("object").to_numpy(copy=True)
+    note[primary] = texts.fill("notes.suppressed", min_n=min_n)
+    note[complementary] = texts.text("notes.complementary")
     if "comparison_value" in out.columns:
         # a building whose all row is suppressed: its groups' comparison values are not derivable
-        all_rows = (out["group_by"] == ALL) & out["suppressed"]
-        hidden_buildings = set(out.loc[all_rows, "building_id"].astype(str))
-        in_hidden = out["building_id"].astype(str).isin(hidden_buildings)
-        out["comparison_value"] = out["comparison_value"].mask(in_hidden)
-        # a kind's note may quote the comparison (e.g. "risk 4% vs 9%"): drop it there too
-        out["note"] = out["note"].mask(in_hidden & ~out["suppressed"], None)
+        is_all = (out["group_by"] == ALL).to_numpy()
+        bld = out["building_id"].astype(str).to_numpy()
+        hidden = np.isin(bld, bld[is_all & out["suppressed"].to_numpy()])
+        if hidden.any():
+            out["comparison_value"] = out["comparison_value"].mask(hidden)
+            # a kind's note may quote the comparison (e.g. "risk 4% vs 9%"): drop it there too
+            note[hidden & ~out["suppressed"].to_numpy()] = None
+    out["note"] = pd.Series(note, index=out.index, dtype="object")
     return out
 
 
@@ -207,8 +216,10 @@ def display(rows: pd.DataFrame, unit: str, min_n: int) -> pd.Series:
     """
     comp_note = texts.text("notes.complementary")
     out = []
-    for sup, val, n, gb, note in zip(rows["suppressed"], rows["value"], rows["n"],
-                                     rows["group_by"], rows["note"]):
+    values = pd.to_numeric(rows["value"]).astype("float64").to_numpy(na_value=np.nan).tolist()
+    ns = pd.to_numeric(rows["n"]).astype("Float64").to_numpy(dtype=object, na_value=None).tolist()
+    for sup, val, n, gb, note in zip(rows["suppressed"].tolist(), values, ns,
+                                     _texts(rows["group_by"]), _texts(rows["note"])):
         if sup:
             if isinstance(note, str) and note == comp_note:
                 out.append(texts.text("display.complementary"))
