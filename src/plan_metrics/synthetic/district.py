@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
-from ._draw import categorical, exact_pick, ids, pick_rate, round_half_up
+from ._draw import categorical, exact_pick, ids, labels, pick_rate, round_half_up
 
 FIRST_FALL = 2019
 N_YEARS = 6
@@ -111,10 +111,11 @@ class Panel:
         self.next_sid += n
         family = np.arange(self.next_family, self.next_family + n)
         self.next_family += n
+        sib = rng.random(n) < 0.3     # siblings: about 3 in 10 students share a family
         if population is not None and len(population):
-            # about a third of new students have a sibling already enrolled
-            sib = rng.random(n) < 0.3
             family[sib] = population["family"].to_numpy()[rng.integers(0, len(population), sib.sum())]
+        elif n:
+            family[sib] = family[~sib][rng.integers(0, (~sib).sum(), sib.sum())]
         df = pd.DataFrame({"sid": sid, "grade": grades.astype(np.int64), "race": race,
                            "gender": gender, "econ": econ, "dis": dis, "el": el,
                            "ability": ability, "positivity": positivity, "att_risk": att_risk,
@@ -242,12 +243,12 @@ CHRONIC_RATE = 0.10
 def enrollment_table(roster: pd.DataFrame, buildings: pd.DataFrame, years: list[str]) -> pd.DataFrame:
     """The contract's enrollment table from the roster."""
     return pd.DataFrame({
-        "school_year": np.array(years, dtype=object)[roster["year"].to_numpy()],
+        "school_year": labels(roster["year"].to_numpy(), years),
         "student_id": student_ids(roster["sid"]),
-        "building_id": buildings["building_id"].to_numpy()[roster["bld"].to_numpy()],
+        "building_id": labels(roster["bld"].to_numpy(), buildings["building_id"]),
         "grade": roster["grade"].to_numpy(),
-        "race_ethnicity": np.array(RACE, dtype=object)[roster["race"].to_numpy()],
-        "gender": np.array(GENDER, dtype=object)[roster["gender"].to_numpy()],
+        "race_ethnicity": labels(roster["race"].to_numpy(), RACE),
+        "gender": labels(roster["gender"].to_numpy(), GENDER),
         "econ_disadvantaged": roster["econ"].to_numpy(),
         "disability": roster["dis"].to_numpy(),
         "english_learner": roster["el"].to_numpy(),
@@ -264,10 +265,10 @@ def graduation_table(roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
     """Each year's first-time 12th-grade cohort (cohort = that school year) with its outcome."""
     c = roster[roster["cohort_outcome"] >= 0]
     return pd.DataFrame({
-        "cohort": np.array(years, dtype=object)[c["year"].to_numpy()],
+        "cohort": labels(c["year"].to_numpy(), years),
         "student_id": student_ids(c["sid"]),
-        "building_id": buildings["building_id"].to_numpy()[c["bld"].to_numpy()],
-        "outcome": np.array(contract.GRAD_OUTCOME, dtype=object)[c["cohort_outcome"].to_numpy()],
+        "building_id": labels(c["bld"].to_numpy(), buildings["building_id"]),
+        "outcome": labels(c["cohort_outcome"].to_numpy(), contract.GRAD_OUTCOME),
     })
 
 

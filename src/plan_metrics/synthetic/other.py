@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import contract
 from ..errors import PlanMetricsError
-from ._draw import exact_pick, round_half_up
+from ._draw import exact_pick, labels, round_half_up
 from .district import N_YEARS
 
 SUBJECTS = ("ela", "math", "science", "social_studies")
@@ -51,11 +51,11 @@ def curriculum_audit(rng, buildings: pd.DataFrame, years: list[str]) -> pd.DataF
     rating = np.where(meets, np.where(u < 0.25, "exceeds", "meets"),
                       np.where(u < 0.3, "not_evident", "emerging"))
     return pd.DataFrame({
-        "school_year": np.array(years, dtype=object)[y],
+        "school_year": labels(y, years),
         "course_id": units["course_id"].to_numpy()[unit],
         "building_id": units["building_id"].to_numpy()[unit],
         "unit_id": units["unit_id"].to_numpy()[unit],
-        "criterion": np.array(list(CRITERIA), dtype=object)[crit],
+        "criterion": labels(crit, list(CRITERIA)),
         "rating": rating.astype(object),
     })
 
@@ -69,7 +69,7 @@ OWNERS = ("Chief Academic Officer", "Director of Professional Learning", "Buildi
 def action_steps(rng, years: list[str], plan_id: str = "clayton-pl") -> pd.DataFrame | None:
     """Yearly status of every numbered action step of the plan: not_started until the step
     starts, in_progress for one to three years, then complete; about 8% are discontinued on the
-    way. None when the plan cannot be loaded (the table is then not written)."""
+    way; a few are still under way in the last year. None when the plan cannot be loaded (the table is then not written)."""
     from ..plan import load_plan
     try:
         plan = load_plan(plan_id)
@@ -79,9 +79,10 @@ def action_steps(rng, years: list[str], plan_id: str = "clayton-pl") -> pd.DataF
     if not steps:
         return None
     n = len(steps)
-    start = rng.choice([0, 0, 1, 1, 2, 3], n)
-    duration = rng.integers(1, 4, n)
-    stop = np.where(rng.random(n) < 0.08, start + rng.integers(0, 3, n), N_YEARS + 10)
+    start = rng.choice([0, 0, 1, 1, 2, 3, 4], n)
+    duration = rng.integers(1, 5, n)
+    dropped = exact_pick(rng, np.zeros(n, np.int64), [round_half_up(0.08 * n)])
+    stop = np.where(dropped, start + rng.integers(0, 3, n), N_YEARS + 10)
     owner = rng.choice(len(OWNERS), n)
     rows = []
     for t, year in enumerate(years):

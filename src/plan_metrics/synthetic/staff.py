@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
-from ._draw import categorical, exact_pick, ids, round_half_up
+from ._draw import categorical, exact_pick, ids, labels, round_half_up
 from .district import N_YEARS, RACE, WHITE
 
 STUDENTS_PER_TEACHER = 15
@@ -106,12 +106,12 @@ def staff_table(staff: pd.DataFrame, buildings: pd.DataFrame, years: list[str]) 
     """The contract's staff table."""
     s = staff.sort_values(["year", "num"], kind="stable")
     return pd.DataFrame({
-        "school_year": np.array(years, dtype=object)[s["year"].to_numpy()],
+        "school_year": labels(s["year"].to_numpy(), years),
         "staff_id": staff_ids(s["num"]),
-        "building_id": buildings["building_id"].to_numpy()[s["bld"].to_numpy()],
-        "role": np.array(ROLES, dtype=object)[s["role"].to_numpy()],
-        "race_ethnicity": np.array(RACE, dtype=object)[s["race"].to_numpy()],
-        "gender": np.array(contract.GENDER, dtype=object)[s["gender"].to_numpy()],
+        "building_id": labels(s["bld"].to_numpy(), buildings["building_id"]),
+        "role": labels(s["role"].to_numpy(), ROLES),
+        "race_ethnicity": labels(s["race"].to_numpy(), RACE),
+        "gender": labels(s["gender"].to_numpy(), contract.GENDER),
         "fte": s["fte"].to_numpy(),
         "new_hire": s["new_hire"].to_numpy(dtype=bool),
         "separated_end_of_year": s["separated"].to_numpy(dtype=bool),
@@ -139,10 +139,10 @@ def educator_evaluations(rng, staff: pd.DataFrame, buildings: pd.DataFrame,
          - 0.6 * t["new_hire"].to_numpy(dtype=bool)[r] + rng.normal(0, 0.7, n * per))
     rating = 1 + np.searchsorted([-2.2, -1.1, 1.4], z)
     out = pd.DataFrame({
-        "school_year": np.array(years, dtype=object)[t["year"].to_numpy()[r]],
+        "school_year": labels(t["year"].to_numpy()[r], years),
         "staff_id": staff_ids(t["num"].to_numpy()[r]),
-        "building_id": buildings["building_id"].to_numpy()[t["bld"].to_numpy()[r]],
-        "standard": np.array(STANDARDS, dtype=object)[std],
+        "building_id": labels(t["bld"].to_numpy()[r], buildings["building_id"]),
+        "standard": labels(std, STANDARDS),
         "rating": rating.astype(np.int64),
     })
     return out.sort_values(["school_year", "staff_id", "standard"], kind="stable", ignore_index=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
-from ._draw import categorical, exact_pick, gap_rates, round_half_up, two_group_rates
+from ._draw import categorical, exact_pick, gap_rates, labels, round_half_up, two_group_rates
 from .district import BLACK, GENDER, N_YEARS, student_ids
 
 # ---- planted targets (the truth written to PLANTED.yaml) -----------------------------------------
@@ -39,7 +39,7 @@ def _grade_factor(grade: np.ndarray) -> np.ndarray:
 
 
 def _year_strings(years, year_idx):
-    return np.array(years, dtype=object)[np.asarray(year_idx)]
+    return labels(year_idx, years)
 
 
 # ---- discipline --------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def discipline(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[s
         "school_year": _year_strings(years, rows["year"]),
         "incident_id": rows["incident_id"].to_numpy(),
         "student_id": student_ids(roster["sid"].to_numpy()[rows["row"].to_numpy()]),
-        "building_id": buildings["building_id"].to_numpy()[rows["bld"].to_numpy()],
+        "building_id": labels(rows["bld"].to_numpy(), buildings["building_id"]),
         "incident_date": rows["date"].to_numpy(),
         "category": rows["category"].to_numpy(),
         "action": rows["action"].to_numpy(),
@@ -169,7 +169,7 @@ def assessments(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
     grade = roster["grade"].to_numpy()
     tested = (roster["days_enrolled"].to_numpy() >= 30) & (rng.random(len(roster)) >= 0.02)
     parts = []
-    for (test, subject), (rate0, slope, gap) in PROFICIENCY.items():
+    for j, ((test, subject), (rate0, slope, gap)) in enumerate(PROFICIENCY.items()):
         grades = MAP_GRADES[subject] if test == "map" else MILESTONES_GRADES
         rows = np.flatnonzero(tested & np.isin(grade, list(grades)))
         y = roster["year"].to_numpy()[rows]
@@ -197,15 +197,16 @@ def assessments(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
             hi = np.select([level == 1, level == 2, level == 3], [474, 524, 574], 650)
         score = rng.integers(lo, hi + 1).astype(float)
         score[rng.random(len(rows)) < 0.003] = np.nan      # a few scores not reported
-        parts.append(pd.DataFrame({"row": rows, "test": test, "subject": subject,
-                                   "level": level, "scale_score": score}))
+        parts.append(pd.DataFrame({"row": rows, "ts": j, "level": level, "scale_score": score}))
     a = pd.concat(parts, ignore_index=True)
-    r = a["row"].to_numpy()
+    r, ts = a["row"].to_numpy(), a["ts"].to_numpy()
     out = pd.DataFrame({
         "school_year": _year_strings(years, roster["year"].to_numpy()[r]),
         "student_id": student_ids(roster["sid"].to_numpy()[r]),
-        "building_id": buildings["building_id"].to_numpy()[roster["bld"].to_numpy()[r]],
-        "test": a["test"].to_numpy(), "subject": a["subject"].to_numpy(),
+        "building_id": labels(roster["bld"].to_numpy()[r], buildings["building_id"]),
+        "test": labels(np.array([contract.TEST.index(t) for t, _ in PROFICIENCY])[ts], contract.TEST),
+        "subject": labels(np.array([contract.SUBJECT.index(s) for _, s in PROFICIENCY])[ts],
+                          contract.SUBJECT),
         "grade": grade[r], "level": a["level"].to_numpy(),
         "scale_score": pd.array(a["scale_score"].to_numpy(), dtype="Int64"),
     })
@@ -271,9 +272,9 @@ def progression_rubrics(rng, roster, buildings, years, attributes: list[str]) ->
     out = pd.DataFrame({
         "school_year": _year_strings(years, y),
         "student_id": student_ids(roster["sid"].to_numpy()[r]),
-        "building_id": buildings["building_id"].to_numpy()[roster["bld"].to_numpy()[r]],
-        "attribute": np.array(attributes, dtype=object)[attr],
-        "assessor": np.array(["self", "teacher"], dtype=object)[assessor],
+        "building_id": labels(roster["bld"].to_numpy()[r], buildings["building_id"]),
+        "attribute": labels(attr, attributes),
+        "assessor": labels(assessor, ["self", "teacher"]),
         "score": score.astype(np.int64),
     })
     return out

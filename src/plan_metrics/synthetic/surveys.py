@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._draw import exact_pick, gap_rates, round_half_up
+from ._draw import exact_pick, gap_rates, labels, round_half_up
 from .district import N_YEARS, student_ids
 
 SCALE_POINTS, FAVORABLE_MIN = 5, 4
@@ -164,9 +164,9 @@ def responses(rng, survey: str, years: list[str], year: np.ndarray, building_id:
     rtype = {"student_sel": "student", "family_climate": "family"}.get(survey, "staff")
     out = pd.DataFrame({
         "school_year": pd.Categorical.from_codes(y, categories=years),
-        "survey": survey,
+        "survey": labels(np.zeros(len(resp)), [survey]),
         "respondent_id": _cat(rid, resp),
-        "respondent_type": rtype,
+        "respondent_type": labels(np.zeros(len(resp)), [rtype]),
         "building_id": _cat(building_id, resp),
         "student_id": (_cat(student_id, resp) if student_id is not None
                        else pd.Categorical.from_codes(np.full(len(resp), -1), categories=["-"])),
