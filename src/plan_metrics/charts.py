@@ -343,7 +343,7 @@ def breakdown_chart(rows: pd.DataFrame | list[dict], measure: Measure, place: st
     x_scale = alt.Scale(domain=[0, 1]) if unit == "percent" else alt.Scale(zero=True, nice=True)
     x = alt.X("value:Q", title=axis_title(unit), scale=x_scale,
               axis=alt.Axis(format=axis_format(unit), tickCount=5))
-    y = alt.Y("label:N", title=None, sort=alt.SortField("order"),
+    y = alt.Y("label:N", title=None, sort=alt.EncodingSortField("order", op="min"),
               axis=alt.Axis(labelLimit=170))
     tooltip = [alt.Tooltip("label:N", title="Group"), alt.Tooltip("display:N", title="Value")]
     base = alt.Chart().transform_filter(f"{here} && datum.group_by == group_by")
