@@ -99,13 +99,16 @@ class _Job:
 def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path | None = None,
         out: str | Path | None = None, jobs: int | None = None, min_n: int | None = None,
         notebooks_dir: Path | str = NOTEBOOKS_DIR, params_dir: Path | str | None = None,
-        progress: bool = True, all_domains: bool = False) -> list[Path]:
+        progress: bool = True, all_domains: bool = False,
+        reuse_kernels: bool = True) -> list[Path]:
     """Compute and publish the editions of ``plan`` ('all', an id or a YAML path) for ``years``
     ('all', 'YYYY-YY' or a comma list). Returns the published edition folders.
 
     ``notebooks_dir`` and ``params_dir`` default to the project's; tests point them elsewhere.
     ``all_domains`` runs every compute notebook, also those without measures in the plan (which
-    save an empty table); by default they are skipped (see ``domains_of``).
+    save an empty table); by default they are skipped (see ``domains_of``). ``reuse_kernels``
+    runs the notebooks on one warm kernel per worker (namespace emptied between notebooks, see
+    _KernelPool); False starts a fresh kernel for every notebook (papermill's default).
     Raises PlanMetricsError (one paragraph) for every problem a user can cause.
     """
     from . import loading
@@ -183,7 +186,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
                 raise PlanMetricsError(f"The compute notebook {j.source.name} is missing",
                                        str(j.source), "restore it from the repository")
         published = _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic,
-                             data_dir, progress)
+                             data_dir, progress, _KernelPool() if reuse_kernels else None)
     finally:
         for ed in editions:
             shutil.rmtree(ed.tmp, ignore_errors=True)
@@ -242,7 +245,7 @@ def _validated(loading, data_dir: Path):
 
 
 def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_dir,
-             progress) -> list[Path]:
+             progress, kernels: "_KernelPool | None") -> list[Path]:
     """Run the notebooks (up to ``jobs`` at once), publishing each edition when its notebooks are
     done. On the first failure no new notebook starts; editions already complete are published."""
     from tqdm.auto import tqdm
@@ -251,36 +254,41 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     failure: PlanMetricsError | None = None
     bar = tqdm(total=len(all_jobs), unit="notebook", desc="plan-metrics run", disable=not progress,
                file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
-        pending: dict[Future, _Job] = {pool.submit(_run_job, j): j for j in all_jobs}
-        try:
-            while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    job = pending.pop(fut)
-                    if fut.cancelled():
-                        continue
-                    bar.update(1)
-                    try:
-                        job.edition.notebooks.append(fut.result())
-                    except PlanMetricsError as e:
-                        if failure is None:
-                            failure = e
-                            for f in pending:
-                                f.cancel()
-                        continue
-                    ed = job.edition
-                    ed.jobs_left -= 1
-                    if ed.jobs_left == 0 and failure is None:
-                        bar.set_postfix_str(f"publishing {ed.plan.id} {ed.year}")
-                        published.append(_publish(ed, tables, plan_hash, git, synthetic,
-                                                  data_dir))
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
-        finally:
-            bar.close()
+    try:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
+            pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels): j
+                                           for j in all_jobs}
+            try:
+                while pending:
+                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        job = pending.pop(fut)
+                        if fut.cancelled():
+                            continue
+                        bar.update(1)
+                        try:
+                            job.edition.notebooks.append(fut.result())
+                        except PlanMetricsError as e:
+                            if failure is None:
+                                failure = e
+                                for f in pending:
+                                    f.cancel()
+                            continue
+                        ed = job.edition
+                        ed.jobs_left -= 1
+                        if ed.jobs_left == 0 and failure is None:
+                            bar.set_postfix_str(f"publishing {ed.plan.id} {ed.year}")
+                            published.append(_publish(ed, tables, plan_hash, git, synthetic,
+                                                      data_dir))
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+            finally:
+                bar.close()
+    finally:
+        if kernels is not None:
+            kernels.close()
     if failure is not None:
         if published:
             failure = PlanMetricsError(
@@ -290,32 +298,44 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     return published
 
 
-def _run_job(job: _Job) -> dict:
-    """Execute one notebook with papermill; retry kernel-start failures; return its record."""
+def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
+    """Execute one notebook with papermill; retry kernel-start failures; return its record.
+
+    With a ``pool``, the notebook runs on this worker thread's warm kernel (see _KernelPool).
+    """
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
     for attempt in range(START_RETRIES + 1):
+        kernel = {"kernel_manager_class": _quiet_kernel_manager()} if pool is None else \
+            {"engine_name": _pooled_engine(), "km": pool.get()}
         try:
             pm.execute_notebook(
                 str(job.source), str(job.output), parameters=job.parameters,
                 progress_bar=False, log_output=False, execution_timeout=job.timeout,
-                kernel_manager_class=_quiet_kernel_manager(), kernel_name="python3",
-                resources={"metadata": {"path": str(job.source.parent)}})
+                kernel_name="python3", resources={"metadata": {"path": str(job.source.parent)}},
+                **kernel)
             break
-        except PapermillExecutionError as e:
-            raise _notebook_failed(job, e.cell_index, e.source, f"{e.ename}: {e.evalue}") from None
-        except CellTimeoutError:
-            idx, src = _last_started_cell(job.output)
-            raise _notebook_failed(job, idx, src, f"the cell did not finish within "
-                                   f"{job.timeout} s (parameter cell_timeout)") from None
-        except DeadKernelError as e:
-            idx, src = _last_started_cell(job.output)
-            raise _notebook_failed(job, idx, src, f"the kernel died while running the cell "
-                                   f"({e}); the machine may be out of memory") from None
-        except Exception as e:  # noqa: BLE001 - a kernel that did not start: port race, slow start
+        except BaseException as e:
+            if pool is not None:
+                pool.discard()  # never reuse a kernel after an error: start the next one clean
+            if isinstance(e, PapermillExecutionError):
+                raise _notebook_failed(job, e.cell_index, e.source,
+                                       f"{e.ename}: {e.evalue}") from None
+            if isinstance(e, CellTimeoutError):
+                idx, src = _last_started_cell(job.output)
+                raise _notebook_failed(job, idx, src, f"the cell did not finish within "
+                                       f"{job.timeout} s (parameter cell_timeout)") from None
+            if isinstance(e, DeadKernelError):
+                idx, src = _last_started_cell(job.output)
+                raise _notebook_failed(job, idx, src, f"the kernel died while running the cell "
+                                       f"({e}); the machine may be out of memory") from None
+            if not isinstance(e, Exception):
+                raise  # KeyboardInterrupt, SystemExit
+            # Anything else is a kernel that did not start: a port race, "Kernel died before
+            # replying to kernel_info", a start-up timeout on a busy machine. Retry with backoff.
             if attempt == START_RETRIES:
                 raise PlanMetricsError(
                     f"The kernel of notebook {job.domain} (plan {job.edition.plan.id}, "
@@ -333,14 +353,15 @@ def _run_job(job: _Job) -> dict:
 
 
 _KM_CLASS = None
-_KM_LOCK = threading.Lock()
+_ENGINE = None
+_LOCK = threading.Lock()
 
 
 def _quiet_kernel_manager():
     """A kernel manager on IPC sockets (no TCP port races) whose kernel's stderr is discarded
     (ipykernel's start-up warnings would otherwise garble the progress bar)."""
     global _KM_CLASS
-    with _KM_LOCK:
+    with _LOCK:
         if _KM_CLASS is None:
             import subprocess
             import uuid
@@ -360,6 +381,110 @@ def _quiet_kernel_manager():
 
             _KM_CLASS = QuietKernelManager
     return _KM_CLASS
+
+
+#: Run (silently) in a reused kernel before each notebook: an empty namespace, counter at 1.
+_RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+          "import gc as _gc; _gc.collect(); del _gc\n"
+          "get_ipython().execution_count = 1\n")
+
+
+def _pooled_engine() -> str:
+    """Register (once) the papermill engine that runs a notebook on a given, running kernel.
+
+    papermill's own engine (nbclient) starts a kernel for every notebook and shuts it down after;
+    starting a kernel and importing pandas and the library costs more than most notebooks' work.
+    This engine takes the kernel manager ``km`` of a warm kernel, empties its namespace and resets
+    its execution counter, runs the notebook exactly as papermill does, and leaves the kernel up.
+    """
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is None:
+            from papermill.clientwrap import PapermillNotebookClient
+            from papermill.engines import NBClientEngine, papermill_engines
+            from papermill.log import logger
+            from papermill.utils import merge_kwargs, remove_args
+
+            class ResettingClient(PapermillNotebookClient):
+                def papermill_execute_cells(self):
+                    self.wait_for_reply(self.kc.execute(_RESET, silent=True, store_history=False))
+                    super().papermill_execute_cells()
+
+                def execute(self, **kwargs):
+                    try:
+                        return super().execute(**kwargs)
+                    finally:  # the kernel stays up; only this client's channels close
+                        if self.kc is not None:
+                            self.kc.stop_channels()
+                            self.kc = None
+
+            class PooledEngine(NBClientEngine):
+                @classmethod
+                def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                             stdout_file=None, stderr_file=None,
+                                             start_timeout=60, execution_timeout=None, **kwargs):
+                    km = kwargs.pop("km")
+                    kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+                    final = merge_kwargs(kwargs, timeout=execution_timeout,
+                                         startup_timeout=start_timeout, kernel_name=kernel_name,
+                                         log=logger, log_output=log_output,
+                                         stdout_file=stdout_file, stderr_file=stderr_file)
+                    return ResettingClient(nb_man, km=km, **final).execute()
+
+            papermill_engines.register("plan-metrics-pooled", PooledEngine)
+            _ENGINE = "plan-metrics-pooled"
+    return _ENGINE
+
+
+class _KernelPool:
+    """One warm kernel per worker thread, reused by the notebooks that thread runs.
+
+    Each notebook still runs top to bottom in a kernel whose namespace was emptied; what carries
+    over is only the imported modules (pandas, plan_metrics), which is the point. A kernel that
+    saw any error is shut down and replaced.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def get(self):
+        km = getattr(self._local, "km", None)
+        if km is not None and not _sync(km.is_alive)():
+            self.discard()
+            km = None
+        if km is None:
+            km = _quiet_kernel_manager()(kernel_name="python3")
+            self._local.km = km
+            with self._lock:
+                self._all.append(km)
+        return km
+
+    def discard(self) -> None:
+        km = getattr(self._local, "km", None)
+        self._local.km = None
+        if km is not None:
+            _shutdown(km)
+
+    def close(self) -> None:
+        with self._lock:
+            kms, self._all = self._all, []
+        for km in kms:
+            _shutdown(km)
+
+
+def _sync(coro_fn):
+    from jupyter_core.utils import run_sync
+    return run_sync(coro_fn)
+
+
+def _shutdown(km) -> None:
+    try:
+        if km.has_kernel:
+            _sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
 
 
 def _last_started_cell(path: Path) -> tuple[int | None, str]:
