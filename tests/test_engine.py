@@ -112,6 +112,9 @@ def test_status_against_the_first_year():
     assert row["rule_text"] == ("no clear change: 8% in 2024-25 vs the baseline 16% in 2023-24; "
                                 "the change -8.0 pts is within its margin of error (95% interval "
                                 "-21.4 pts to +5.3 pts)")
+    # the same status without the year's results (computed from the tables)
+    alone = engine.compute_status(p, tables(), "2024-25")
+    assert alone.iloc[0]["rule_text"] == row["rule_text"]
     # with a target of 10% by 2025-26: the trajectory expects 16 + (10 - 16)·1/2 = 13% in
     # 2024-25; 8% is below it (lower is better) and below the target itself -> met
     with_target = dict(CHRONIC, target={"value": 0.10, "year": "2025-26"})

@@ -14,6 +14,7 @@ years are computed as needed (without student groups) and cached per table set.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,8 +55,8 @@ def domain_of(measure: Measure) -> str:
 
 # ---- entry points -------------------------------------------------------------------------------
 
-_STATUS_CACHE: dict[int, tuple[Mapping, dict]] = {}
-_CACHE_TABLE_SETS = 4  # distinct table sets whose district rows are kept
+_STATUS_CACHE: dict[int, tuple] = {}  # id(tables) -> (reference to tables, {key: rows})
+_CACHE_TABLE_SETS = 2  # distinct table sets whose district rows are kept
 
 
 def _plan(plan: Plan | str | Path) -> Plan:
@@ -167,10 +168,14 @@ def _district_rows(measure: Measure, tables, school_year: str, options: Options,
     """
     key = (measure.model_dump_json(), school_year, options, with_groups)
     entry = _STATUS_CACHE.get(id(tables))
-    if entry is None or entry[0] is not tables:
+    if entry is None or entry[0]() is not tables:
         if len(_STATUS_CACHE) >= _CACHE_TABLE_SETS:
             _STATUS_CACHE.pop(next(iter(_STATUS_CACHE)))
-        entry = (tables, {})
+        try:  # a weak reference where possible: the cache must not keep a large district alive
+            ref = weakref.ref(tables)
+        except TypeError:  # a plain dict of tables
+            ref = lambda: tables  # noqa: E731
+        entry = (ref, {})
         _STATUS_CACHE[id(tables)] = entry
     cache = entry[1]
     if key not in cache:
