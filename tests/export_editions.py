@@ -108,5 +108,7 @@ def write_real(root: Path, plan_id: str = "clayton", years=REAL_YEARS) -> tuple[
     assert cli.main(["demo-data", "--out", str(data_dir), "--size", "small"]) == 0
     for year in years:
         results, status = compute_plan(plan_id, data_dir, year, Options())
-        write_edition(reports / plan_id / year, results, status, {"synthetic_data": True})
+        write_edition(reports / plan_id / year, results, status,
+                      {"synthetic_data": True, "data_dir": str(data_dir),
+                       "parameters": {"min_n": 10}})
     return data_dir, reports

@@ -161,7 +161,7 @@ class ExportContext:
     def edition_date(self) -> str:
         """When the edition was computed (manifest end time), else the files' date."""
         m = self.edition.manifest
-        for key in ("end_time", "finished", "end", "created"):
+        for key in ("ended", "end_time", "finished", "created"):
             if m.get(key):
                 return str(m[key])[:10]
         ts = (self.edition.path / "results.parquet").stat().st_mtime
@@ -265,7 +265,16 @@ class ExportContext:
 
 
 def _building_names_from_manifest(manifest: dict) -> dict[str, str]:
+    """Names from the manifest's ``buildings``, else from the run's buildings.csv (the public
+    list of school names in the data directory; no student data) when it is still there."""
     b = manifest.get("buildings")
+    if b is None and manifest.get("data_dir"):
+        csv = Path(str(manifest["data_dir"])) / "buildings.csv"
+        try:
+            table = pd.read_csv(csv, dtype=str, usecols=["building_id", "name"])
+            return dict(zip(table["building_id"], table["name"]))
+        except (OSError, ValueError):
+            return {}
     if isinstance(b, dict):
         return {str(k): str(v) for k, v in b.items()}
     if isinstance(b, list):

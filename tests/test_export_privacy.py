@@ -1,0 +1,203 @@
+"""No export publishes a suppressed count (DESIGN.md section 6: "counts are never published for
+suppressed cells, in any output").
+
+For an edition with suppressed cells we know each hidden cell's true counts: by construction in
+the hand-made edition (asian: n = 6, numerator 4), and for the real demo district by recomputing
+the same year with the engine at min_n = 1. Then every export is checked two ways:
+- structurally: a suppressed row carries no number in the workbook / CSV, no value or interval in
+  the HTML report's data, and the report holds no count field (n, numerator, denominator) at all;
+- textually: in the deck (slide text, notes, alt text), the HTML and the SVG charts, no true count
+  of a hidden group appears as a number right after that group's label.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from pptx import Presentation
+
+from export_editions import ASIAN_TRUTH, real_pipeline_available, write_handmade, write_real
+from plan_metrics import charts, exports
+from plan_metrics.editions import read_edition
+from plan_metrics.results import RESULTS_KEY
+
+YEAR = "2024-25"
+COUNT_COLUMNS = ("Numerator", "Denominator", "Number of people", "95% interval low",
+                 "95% interval high", "Comparison value")
+
+
+def leaks(text: str, label: str, counts, window: int = 30) -> list[str]:
+    """Places where one of ``counts`` is written as a number within ``window`` characters after
+    ``label`` and before the next item (';', '|', a line end or a sentence end). A number inside
+    '80%' or '12.5' does not count as 8 or 12, nor do the rule's own words ('n < 10', 'fewer
+    than 10')."""
+    found = []
+    for m in re.finditer(re.escape(label), text):
+        after = re.split(r"[;|\n]|\.\s", text[m.end(): m.end() + window])[0]
+        after = re.sub(r"[<>]\s*\d+%?|fewer than \d+", " ", after)
+        for c in counts:
+            if re.search(rf"(?<![\d.]){int(c)}(?![\d.%])", after):
+                found.append(text[m.start(): m.end() + window])
+    return found
+
+
+def test_leak_detector_itself():
+    """The detector finds a count after a label and ignores look-alike numbers."""
+    assert leaks("Asian 6 students", "Asian", [6])
+    assert leaks("Asian (n = 6)", "Asian", [6])
+    assert not leaks("Asian n < 10; Black 65% (n = 60)", "Asian", [6, 10 + 50])
+    assert not leaks("Asian 60%", "Asian", [6])
+
+
+def _deck_text(deck: Presentation) -> list[str]:
+    """Per slide: all shape text, picture alt texts and notes, joined."""
+    out = []
+    for slide in deck.slides:
+        parts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
+        parts += [s._element.nvPicPr.cNvPr.get("descr") or "" for s in slide.shapes
+                  if s.shape_type == 13]
+        if slide.has_notes_slide:
+            parts.append(slide.notes_slide.notes_text_frame.text)
+        out.append("\n".join(parts))
+    return out
+
+
+def _hidden_cells(reports: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """The edition's suppressed rows with their true n and numerator (from ``truth``)."""
+    ed = read_edition(reports, "clayton", YEAR).results
+    sup = ed[ed["suppressed"]]
+    t = truth[RESULTS_KEY + ["n", "numerator"]].rename(columns={"n": "true_n",
+                                                                "numerator": "true_num"})
+    out = sup.merge(t, on=RESULTS_KEY, how="left")
+    out["label"] = [charts.group_label(gb, g) for gb, g in zip(out["group_by"], out["group"])]
+    return out
+
+
+def _counts(row) -> list[int]:
+    return [int(v) for v in (row["true_n"], row["true_num"])
+            if not pd.isna(v) and float(v).is_integer() and int(v) > 0]
+
+
+def check_all_exports(reports: Path, hidden: pd.DataFrame, tmp_path: Path) -> dict:
+    """Run every structural and textual check; returns how many cells each check covered."""
+    covered = {}
+    # -- workbook and CSV: suppressed rows carry text only -----------------------------------
+    wb = load_workbook(io.BytesIO(exports.workbook_bytes(reports, "clayton", YEAR)))
+    rs = wb["Results"]
+    head = [c.value for c in rs[1]]
+    col = {h: i for i, h in enumerate(head)}
+    n_sup = 0
+    for r in rs.iter_rows(min_row=2, values_only=True):
+        if r[col["Suppressed"]] == "Yes":
+            n_sup += 1
+            assert isinstance(r[col["Value"]], str), r
+            for c in COUNT_COLUMNS:
+                assert r[col[c]] is None, (c, r)
+    assert n_sup == len(hidden)
+    covered["xlsx rows"] = n_sup
+    csv = pd.read_csv(io.BytesIO(exports.csv_bytes(reports, "clayton", YEAR)), dtype=str,
+                      encoding="utf-8-sig", keep_default_na=False)
+    sup = csv[csv["Suppressed"] == "Yes"]
+    assert len(sup) == len(hidden)
+    assert (sup[list(COUNT_COLUMNS)] == "").all().all()
+    assert not sup["Value"].str.fullmatch(r"[\d.]+").any()
+
+    # -- the deck (district view): no hidden count after a hidden group's label ----------------
+    deck = Presentation(io.BytesIO(exports.goal_deck_bytes(reports, "clayton", YEAR, None)))
+    slides = _deck_text(deck)
+    district = hidden[hidden["building_id"] == "ALL"]
+    checked = 0
+    for _, h in district.iterrows():
+        measure_slides = [t for t in slides if h["measure_id"] in t]
+        assert measure_slides, h["measure_id"]
+        for text in measure_slides:
+            assert not leaks(text, h["label"], _counts(h)), (h["measure_id"], h["label"])
+            checked += 1
+    covered["pptx district cells"] = checked
+
+    # -- HTML report: no count field, suppressed records without numbers, tables text only -----
+    page = exports.html_report_bytes(reports, "clayton", YEAR).decode("utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="pm-data">(.*?)</script>',
+                                page, re.S).group(1))
+
+    def walk(node):
+        if isinstance(node, dict):
+            assert not {"n", "numerator", "denominator"} & set(node), sorted(node)[:8]
+            if node.get("published") is False:
+                assert node.get("value") is None and node.get("ci_low") is None
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(data)
+    keys = {(r["measure_id"], r["building_id"], r["group_by"], r["label"]): r
+            for _, r in hidden.iterrows()}
+    n_rows = 0
+    for m in data["measures"]:
+        for b, gb, label, year, shown, interval in m["rows"]:
+            h = keys.get((m["id"], b, gb, label))
+            if year == YEAR and h is not None:
+                n_rows += 1
+                assert shown == h["display"] and interval == "", (m["id"], b, label)
+                assert not re.search(r"\d", re.sub(r"n < \d+", "", shown)), shown
+    covered["html table cells"] = n_rows
+    visible = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    for _, h in hidden.iterrows():
+        assert not leaks(visible, h["label"], _counts(h))
+
+    # -- SVG charts (district, the measure's first group): text of hidden groups ----------------
+    out = tmp_path / "svg"
+    from plan_metrics import cli
+    assert cli.main(["export", "--plan", "clayton", "--year", YEAR, "--format", "svg",
+                     "--reports", str(reports), "--out", str(out)]) == 0
+    n_svg = 0
+    for f in out.glob("*_breakdown_*.svg"):
+        measure_id = f.name.split("_")[2]
+        group_by = f.stem.split("_breakdown_")[1]
+        text = " | ".join(ET.fromstring(f.read_bytes()).itertext())
+        for _, h in district[(district["measure_id"] == measure_id)
+                             & (district["group_by"] == group_by)].iterrows():
+            assert h["label"] in text                      # named as hidden ...
+            assert not leaks(text, h["label"], _counts(h))  # ... with no count
+            n_svg += 1
+    covered["svg cells"] = n_svg
+    return covered
+
+
+def test_handmade_edition_publishes_no_hidden_count(tmp_path):
+    """Asian is hidden everywhere (n = 6 < 10); its true counts 6 and 4 must appear nowhere."""
+    reports = write_handmade(tmp_path / "reports")
+    ed = read_edition(reports, "clayton", YEAR).results
+    truth = ed.copy()
+    asian = truth["group"] == "asian"
+    truth["n"] = truth["n"].mask(asian, ASIAN_TRUTH["n"])
+    truth["numerator"] = truth["numerator"].mask(asian, ASIAN_TRUTH["numerator"])
+    hidden = _hidden_cells(reports, truth)
+    assert len(hidden) == 34 * 3 and set(hidden["label"]) == {"Asian"}
+    covered = check_all_exports(reports, hidden, tmp_path)
+    assert covered["pptx district cells"] >= 34 and covered["svg cells"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not real_pipeline_available(), reason="engine / synthetic district missing")
+def test_real_edition_publishes_no_hidden_count(tmp_path):
+    """The demo district through the engine (min_n = 10), its hidden cells' true counts from the
+    same year recomputed with min_n = 1."""
+    from plan_metrics.engine import compute_plan
+    from plan_metrics.options import Options
+    data_dir, reports = write_real(tmp_path)
+    truth, _ = compute_plan("clayton", data_dir, YEAR, Options(min_n=1))
+    hidden = _hidden_cells(reports, truth)
+    assert len(hidden) > 20
+    with_truth = hidden[hidden["true_n"].notna()]
+    assert len(with_truth) > 10      # most hidden cells have a known true count
+    covered = check_all_exports(reports, hidden, tmp_path)
+    assert covered["pptx district cells"] > 0 and covered["svg cells"] > 0
