@@ -140,6 +140,14 @@ def test_format_value(value, unit, n, text):
     assert privacy.format_value(value, unit, n) == text
 
 
+@pytest.mark.parametrize("diff,unit,text", [
+    (0.08, "percent", "+8.0 pts"), (-0.0004, "percent", "+0.0 pts"), (-0.58, "ratio", "-0.58"),
+    (12.4, "index", "+12"), (-0.3, "per_100", "-0.3 per 100"), (4.84, "hours", "+4.8 hrs"),
+])
+def test_format_change(diff, unit, text):
+    assert privacy.format_change(diff, unit) == text
+
+
 def test_display_texts():
     df = rows([("ALL", "all", "all", 108, 54), ("ALL", "race_ethnicity", "white", 40, 0),
                ("ALL", "race_ethnicity", "black", 35, 17), ("ALL", "race_ethnicity", "asian", 8, 4),

@@ -167,6 +167,22 @@ def test_focus_group_for_a_measure_that_compares_groups():
                                        "baseline 3.00 in 2022-23")
 
 
+def test_focus_prefers_the_yes_side_of_a_yes_no_group():
+    # IEP yes 2.2 and IEP no 0.45 (= 1/2.2) are the same disparity seen from both sides:
+    # |ln 0.45| = 0.799 > |ln 2.2| = 0.788, but the rule names students with an IEP
+    m = measure(direction="toward_one", kind="risk_ratio", source="discipline",
+                spec={"event": ["oss"]}, groups=["disability"])
+    now = pd.DataFrame([
+        {"group_by": "all", "group": "all", "n": 500, "value": None},
+        {"group_by": "disability", "group": "true", "n": 60, "value": 2.2},
+        {"group_by": "disability", "group": "false", "n": 440, "value": 0.45},
+    ]).assign(suppressed=False)
+    assert status.focus_group(m, now) == ("disability", "true")
+    # with the yes side hidden, the no side stands for the group
+    now.loc[1, ["suppressed", "value"]] = [True, None]
+    assert status.focus_group(m, now) == ("disability", "false")
+
+
 def test_not_enough_data():
     m = measure()
     # this year's cell is suppressed

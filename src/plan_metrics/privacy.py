@@ -203,6 +203,8 @@ def format_change(diff, unit: str) -> str:
         v *= 100
     if unit not in UNITS:
         unit = "number"
+    if round(v, {"ratio": 2, "index": 0}.get(unit, 1)) == 0:
+        v = 0.0  # no "-0.0"
     return texts.fill(f"change.{unit}", value=v)
 
 

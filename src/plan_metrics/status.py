@@ -109,7 +109,9 @@ def _pair(a: float, b: float, unit: str, n=None) -> tuple[str, str]:
 def focus_group(measure: Measure, current: pd.DataFrame) -> tuple[str, str] | None:
     """For a toward_one / toward_zero measure whose district all-students row has people but no
     value (a risk ratio or gap compares groups), the (group_by, group) of the district row
-    farthest from parity with a published value this year; None otherwise.
+    farthest from parity with a published value this year; None otherwise. Of a yes/no group
+    (e.g. disability) only the "yes" side is a candidate when it is published: the "no" side
+    mirrors it.
 
     ``current``: the measure's district rows of the year (columns group_by, group, value, n,
     suppressed).
@@ -125,6 +127,11 @@ def focus_group(measure: Measure, current: pd.DataFrame) -> tuple[str, str] | No
         return None
     groups = current[(gb != "all") & ~current["suppressed"].fillna(False).astype(bool)
                      & current["value"].notna()]
+    # a yes/no group's "no" side mirrors its "yes" side (a reciprocal ratio, a negated gap): name
+    # the group that has the characteristic
+    has_yes = set(groups.loc[groups["group"].astype(str) == "true", "group_by"].astype(str))
+    groups = groups[~((groups["group"].astype(str) == "false")
+                      & groups["group_by"].astype(str).isin(has_yes))]
     if groups.empty:
         return None
     far = groups["value"].astype("float64").map(lambda v: distance(v, measure.direction))
