@@ -45,6 +45,9 @@ TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, 
 #: Tables whose rows carry a student_id of an enrolled student in the same school year.
 _ENROLLED_STUDENT_TABLES = ("survey_responses", "discipline", "assessments", "programs",
                             "progression_rubrics", "service_hours")
+#: Every column is read dictionary-encoded: the parser builds each column's distinct values in
+#: its threads, so the checks parse distinct values only and never hash millions of strings.
+_DICT = pa.dictionary(pa.int32(), pa.large_string())
 #: Tables a loaded table needs for its cross-table checks.
 _NEEDS = {"survey_responses": ("survey_items",)}
 
@@ -287,7 +290,8 @@ def _summary_error(data_dir: Path, errors: list[Problem], problems: list[Problem
 
 
 class _Column:
-    """One parsed column: typed values, missing mask, factorized codes (for keys and joins)."""
+    """One parsed column: typed values (None for text, decoded at the end), missing mask, codes
+    and distinct values (for keys and joins)."""
 
     def __init__(self, typed: pd.Series | np.ndarray, missing: np.ndarray,
                  codes: np.ndarray | None = None, uniques: np.ndarray | None = None):
@@ -301,7 +305,7 @@ class _File:
     name: str
     path: Path
     header: list[str]
-    raw: pd.DataFrame | None = None
+    raw: pd.DataFrame | None = None          # every column categorical (dictionary-encoded)
     irregular: bool = False                  # blank lines, quotes or bad rows: lines need a scan
     bad_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, n values)
     bad_count: int = 0                       # rows pyarrow skipped (wrong number of values)
@@ -409,6 +413,8 @@ class _Validator:
         for table, f in files.items():
             if table not in self.failed:
                 self.frames[table] = self.typed_frame(f)
+            f.raw = None                      # free each raw table as soon as it is typed
+            self.cols.pop(table, None)
 
     def strays(self) -> None:
         known = {f"{t}.csv" for t in contract.TABLES}
@@ -445,8 +451,9 @@ class _Validator:
                 if not first:
                     first = chunk
                 if not irregular:
-                    probe = prev_tail + chunk
-                    irregular = (b'"' in chunk or b"\n\n" in probe or b"\n\r\n" in probe)
+                    edge = prev_tail + chunk[:2]     # a blank line across the chunk boundary
+                    irregular = any(x in chunk or x in edge for x in (b"\n\n", b"\n\r\n")) \
+                        or b'"' in chunk
                     prev_tail = chunk[-2:]
         self.hashes[name] = digest.hexdigest()
         text_start = first.decode("utf-8-sig", errors="replace")
@@ -517,7 +524,7 @@ class _Validator:
             parse_options=pacsv.ParseOptions(newlines_in_values=f.irregular,
                                              invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.large_string() for c in f.header},
+                column_types={c: _DICT for c in f.header},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
             read_options=pacsv.ReadOptions(column_names=f.header, skip_rows=1,
                                            block_size=1 << 24))
@@ -565,7 +572,12 @@ class _Validator:
                 ok = False
             seen.add(col)
         for col in header:
-            if col not in spec:
+            if col == "":
+                self.add(name, "a column of the header has no name",
+                         "remove the empty column (often a trailing comma at the end of the "
+                         "lines)", row=1)
+                self.failed.add(f.table)
+            elif col not in spec:
                 near = difflib.get_close_matches(col.lower().replace(" ", "_"), expected, n=1,
                                                  cutoff=0.7)
                 hint = (f"did you mean '{near[0]}'?" if near else
@@ -597,16 +609,16 @@ class _Validator:
 
     def check_column(self, f: _File, col: str, kind: str, codes, required: bool) -> _Column:
         s = f.raw[col]
-        fcodes, uniques = pd.factorize(s)
-        # int32 codes halve the memory of a several-million-row file's checks
-        fcodes = fcodes.astype(np.int32 if len(uniques) < 2**31 - 1 else np.int64, copy=False)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            fcodes, uniques = s.cat.codes.to_numpy(), s.cat.categories
+        else:
+            fcodes, uniques = pd.factorize(s)
         uniques = np.asarray(uniques, dtype=object)
         u_missing = np.array([u == "" for u in uniques], dtype=bool)
         missing = u_missing[fcodes] if len(fcodes) else np.zeros(0, dtype=bool)
         if required and missing.any():
             self.rows(f, col, missing, f"required value is missing",
                       f"fill in '{col}' on every row", values=s)
-        label = f"'{col}'"
 
         def per_unique(parse):
             """Parse distinct values; returns (values per unique, bad flags, messages)."""
@@ -623,23 +635,25 @@ class _Validator:
                     msgs[u] = str(e)
             return vals, bad, msgs
 
-        def report(bad_u, msgs, hint):
+        def report(bad_u, msgs, hint, message=None):
             if bad_u.any():
                 mask = bad_u[fcodes]
-                self.rows(f, col, mask, lambda v: msgs.get(v, _generic(kind, col)), hint, values=s)
+                self.rows(f, col, mask, message or (lambda v: msgs.get(v, _generic(kind, col))),
+                          hint, values=s)
 
+        # text columns: typed=None, decoded to str by typed_frame
         if kind in ("id", "str"):
-            return _Column(_blank(s, missing), missing, fcodes, uniques)
+            return _Column(None, missing, fcodes, uniques)
         if kind == "code":
             vals, bad, msgs = per_unique(lambda u: _parse_code(u, codes))
             report(bad, msgs, f"allowed codes for {col}: {', '.join(codes)}" if codes else
                    "codes are lower-case letters, digits and underscores (snake_case)")
-            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes, uniques)
+            return _Column(None, missing, fcodes, uniques)
         if kind == "year":
             vals, bad, msgs = per_unique(_parse_year)
             report(bad, msgs, "write school years as YYYY-YY of two consecutive years, e.g. "
                    "2023-24")
-            return _Column(_blank(s, missing | bad[fcodes]), missing, fcodes, uniques)
+            return _Column(None, missing, fcodes, uniques)
         if kind == "bool":
             vals, bad, msgs = per_unique(_parse_bool)
             report(bad, msgs, "write true or false (1/0 and yes/no are accepted too)")
@@ -671,16 +685,14 @@ class _Validator:
                     typed = typed.fillna(0).astype("int64")
             return _Column(typed, missing | bad[fcodes], fcodes, uniques)
         if kind == "number":
-            if len(uniques) > 200_000:
-                num = pd.to_numeric(s.where(s != ""), errors="coerce").to_numpy(dtype=float)
-                bad_rows = (~missing) & (~np.isfinite(num) | (num < 0))
-                self.rows(f, col, bad_rows, lambda v: _number_msg(v),
-                          "write a number, 0 or more (a decimal point, no units)", values=s)
-                typed = pd.Series(np.where(bad_rows, np.nan, num), index=s.index)
-                return _Column(typed, missing | bad_rows, fcodes, uniques)
-            vals, bad, msgs = per_unique(_parse_number)
-            report(bad, msgs, "write a number, 0 or more (a decimal point, no units)")
-            arr = np.array([v if v is not None else np.nan for v in vals], dtype=float)
+            # vectorized over the distinct values (a score column may have very many)
+            u = pd.Series(uniques, dtype=object)
+            given = (u != "").to_numpy()
+            arr = pd.to_numeric(u.where(given), errors="coerce").to_numpy(dtype=float)
+            bad = given & (~np.isfinite(arr) | (arr < 0))
+            report(bad, {}, "write a number, 0 or more (a decimal point, no units)",
+                   message=_number_msg)
+            arr = np.where(bad, np.nan, arr)
             typed = pd.Series(arr[fcodes] if len(fcodes) else np.zeros(0), index=s.index)
             return _Column(typed, missing | bad[fcodes], fcodes, uniques)
         if kind == "date":
@@ -697,9 +709,9 @@ class _Validator:
         if not all(k in cols for k in key) or len(f.raw) == 0:
             return
         combined = _combine([cols[k].codes for k in key])
-        dup = pd.Series(combined).duplicated(keep="first").to_numpy()
-        if not dup.any():
+        if len(np.unique(combined)) == len(combined):   # the usual case: a sort, no hashing
             return
+        dup = pd.Series(combined).duplicated(keep="first").to_numpy()
         first_of = pd.Series(np.arange(len(combined))).groupby(combined).transform("first")
         first_lines = f.lines(first_of.to_numpy())
         names = ", ".join(key)
@@ -814,7 +826,7 @@ class _Validator:
                       "this (survey, item_id) is not in survey_items.csv",
                       "add the item to survey_items.csv (with its topic, scale_points and "
                       "favorable_min) or correct the survey or item_id",
-                      values=f.raw["survey"] + " / " + f.raw["item_id"])
+                      values=f.raw["survey"].astype(str) + " / " + f.raw["item_id"].astype(str))
         resp = rc["response"]
         rv = resp.typed.to_numpy(dtype=np.int64, na_value=0) if hasattr(resp.typed, "to_numpy") \
             else resp.typed
@@ -890,17 +902,29 @@ class _Validator:
 
     # -- output ------------------------------------------------------------------------------------
     def typed_frame(self, f: _File) -> pd.DataFrame:
+        """The table with contract dtypes; text columns decoded to pandas str (empty -> NaN)."""
         cols = self.cols[f.table]
+        names = list(contract.TABLES[f.table]["columns"])
+        text = [c for c in names if cols[c].typed is None]
+        decoded = pa.table({c: _decode(f.raw[c], cols[c].missing) for c in text}).to_pandas() \
+            if text else pd.DataFrame(index=range(len(f.raw)))
         out = {}
-        for col in contract.TABLES[f.table]["columns"]:
+        for col in names:
             c = cols[col]
-            out[col] = c.typed.reset_index(drop=True) if isinstance(c.typed, pd.Series) else c.typed
+            if c.typed is None:
+                out[col] = decoded[col]
+            else:
+                out[col] = c.typed.reset_index(drop=True)
         return pd.DataFrame(out)
 
 
-def _blank(s: pd.Series, mask: np.ndarray) -> pd.Series:
-    """``s`` with the values under ``mask`` set missing (no copy when there are none)."""
-    return s.where(~pd.Series(mask, index=s.index)) if mask.any() else s
+def _decode(s: pd.Series, missing: np.ndarray) -> pa.Array:
+    """A categorical text column -> an arrow large_string array, empty cells as nulls (NaN)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return pa.array(s.to_numpy(dtype=object), type=pa.large_string(), mask=missing)
+    indices = pa.array(s.cat.codes.to_numpy(), mask=missing if missing.any() else None)
+    dictionary = pa.array(np.asarray(s.cat.categories, dtype=object), type=pa.large_string())
+    return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.large_string())
 
 
 def _combine(code_arrays: list[np.ndarray]) -> np.ndarray:
