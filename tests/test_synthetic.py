@@ -148,7 +148,8 @@ def test_sizes(demo, enr):
     # each student's grade is within the grade span of their building
     e = enr.merge(b.assign(lo=num(b["grade_low"]), hi=num(b["grade_high"])), on="building_id")
     assert e["grade"].between(e["lo"], e["hi"]).all()
-    assert b["name"].str.match(r"^[A-Z][a-z]+( [A-Z][a-z]+)? (Elementary|Middle School|High School)$").all()
+    assert b["name"].str.match(
+        r"^[A-Z][a-z]+( [A-Z][a-z]+)? (Elementary|Middle School|High School)$").all()
 
 
 def test_demographics(enr):

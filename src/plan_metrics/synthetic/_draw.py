@@ -1,11 +1,9 @@
-"""Random-draw helpers of the synthetic district: exact-count picks, schedules, formatting."""
+"""Random-draw helpers of the synthetic district: exact-count picks, planted rates, ids."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from .. import contract
 
 
 def round_half_up(x) -> np.ndarray:
@@ -41,18 +39,6 @@ def exact_pick(rng: np.random.Generator, codes, k_per_code, weights=None) -> np.
     return chosen
 
 
-def pick_rate(rng, codes, rate_per_code, weights=None) -> np.ndarray:
-    """exact_pick with k = round(rate x group size) for each group."""
-    codes = np.asarray(codes, dtype=np.int64)
-    sizes = np.bincount(codes, minlength=len(rate_per_code))
-    return exact_pick(rng, codes, round_half_up(np.asarray(rate_per_code) * sizes), weights)
-
-
-def linear(first: float, last: float, n_years: int) -> np.ndarray:
-    """A straight line from first (first year) to last (last year)."""
-    return np.linspace(first, last, n_years)
-
-
 def categorical(rng, probs: dict, size: int) -> np.ndarray:
     """Draw ``size`` labels from {label: probability} (probabilities renormalized)."""
     labels = np.array(list(probs), dtype=object)
@@ -71,10 +57,6 @@ def ids(prefix: str, numbers, width: int) -> pd.Categorical:
 def labels(codes, categories) -> pd.Categorical:
     """Integer codes -> a categorical column of the given labels (-1 = missing)."""
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories))
-
-
-def school_years(first_fall: int, n: int) -> list[str]:
-    return [contract.format_school_year(first_fall + i) for i in range(n)]
 
 
 def two_group_rates(overall, ratio, n_group, n_other):

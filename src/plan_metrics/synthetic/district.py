@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
-from ._draw import categorical, exact_pick, ids, labels, pick_rate, round_half_up
+from ._draw import categorical, exact_pick, ids, labels, round_half_up
 
 FIRST_FALL = 2019
 N_YEARS = 6
@@ -224,7 +224,8 @@ class Panel:
         n = len(roster)
         eligible = de >= 10
         codes = np.where(eligible, roster["year"].to_numpy(), N_YEARS)  # N_YEARS = not eligible
-        k = np.append(round_half_up(CHRONIC_RATE * np.bincount(codes, minlength=N_YEARS + 1)[:N_YEARS]), 0)
+        eligible_per_year = np.bincount(codes, minlength=N_YEARS + 1)[:N_YEARS]
+        k = np.append(round_half_up(CHRONIC_RATE * eligible_per_year), 0)
         chronic = exact_pick(rng, codes, k, np.exp(1.1 * roster["att_risk"].to_numpy()))
         min_chronic = (de + 9) // 10                 # smallest absence with 10*a >= d
         r_chronic = np.minimum(0.10 + rng.gamma(1.6, 0.045, n), 0.6)
@@ -257,7 +258,8 @@ def enrollment_table(roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
     })
 
 
-def student_ids(sid) -> np.ndarray:
+def student_ids(sid) -> pd.Categorical:
+    """Student numbers -> ids 'S000123'."""
     return ids("S", np.asarray(sid), 6)
 
 
@@ -273,4 +275,4 @@ def graduation_table(roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
 
 
 __all__ = ["SIZES", "Size", "Panel", "make_buildings", "enrollment_table", "graduation_table",
-           "student_ids", "pick_rate", "FIRST_FALL", "N_YEARS"]
+           "student_ids", "FIRST_FALL", "N_YEARS"]

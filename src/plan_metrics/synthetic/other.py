@@ -69,7 +69,8 @@ OWNERS = ("Chief Academic Officer", "Director of Professional Learning", "Buildi
 def action_steps(rng, years: list[str], plan_id: str = "clayton-pl") -> pd.DataFrame | None:
     """Yearly status of every numbered action step of the plan: not_started until the step
     starts, in_progress for one to three years, then complete; about 8% are discontinued on the
-    way; a few are still under way in the last year. None when the plan cannot be loaded (the table is then not written)."""
+    way; a few are still under way in the last year. None when the plan cannot be loaded (the
+    table is then not written)."""
     from ..plan import load_plan
     try:
         plan = load_plan(plan_id)
@@ -97,7 +98,8 @@ def action_steps(rng, years: list[str], plan_id: str = "clayton-pl") -> pd.DataF
                 note = f"Under way since {years[start[i]]}; progress reviewed each semester."
             else:
                 status = "complete"
-                note = f"Completed in {contract.shift_school_year(years[0], int(start[i] + duration[i] - 1))}."
+                done = contract.shift_school_year(years[0], int(start[i] + duration[i] - 1))
+                note = f"Completed in {done}."
             rows.append((year, plan_id, g, o, s, OWNERS[owner[i]], status, note))
     out = pd.DataFrame(rows, columns=list(contract.TABLES["action_steps"]["columns"]))
     # a few notes were never filled in

@@ -54,7 +54,8 @@ def planted(tables: dict[str, pd.DataFrame], years: list[str]) -> list[dict]:
     enr = tables["enrollment"]
     out: list[dict] = []
     n_year = enr.groupby("school_year").size().reindex(years).to_numpy()
-    black = (enr["race_ethnicity"] == "black").groupby(enr["school_year"]).sum().reindex(years).to_numpy()
+    black = (enr["race_ethnicity"] == "black").groupby(enr["school_year"]).sum()
+    black = black.reindex(years).to_numpy()
     other = n_year - black
 
     # suspension: 1-year risk ratio, 3-year pooled risk ratio, and the overall rate

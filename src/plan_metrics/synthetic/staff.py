@@ -118,7 +118,8 @@ def staff_table(staff: pd.DataFrame, buildings: pd.DataFrame, years: list[str]) 
     })
 
 
-def staff_ids(num) -> np.ndarray:
+def staff_ids(num) -> pd.Categorical:
+    """Staff numbers -> ids 'ST00042'."""
     return ids("ST", np.asarray(num), 5)
 
 

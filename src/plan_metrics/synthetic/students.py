@@ -111,6 +111,7 @@ def discipline(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[s
 
 
 def years_first_fall(years: list[str]) -> int:
+    """The fall year of the first school year ('2019-20' -> 2019)."""
     return contract.parse_school_year(years[0])
 
 
