@@ -18,6 +18,7 @@ race_ethnicity and gender.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -46,17 +47,54 @@ def maybe_table(tables: Mapping[str, pd.DataFrame] | None, name: str) -> pd.Data
     return tables.get(name) if tables is not None else None
 
 
-def year_rows(tables, name: str, school_year: str, *, required: bool = True) -> pd.DataFrame:
+def year_rows(tables, name: str, school_year: str, *, required: bool = True,
+              cache: bool = True) -> pd.DataFrame:
     """The rows of table ``name`` for ``school_year`` (``cohort`` for graduation_cohort).
 
-    Raises NoData when the table is absent or (``required``) has no rows for the year.
+    Raises NoData when the table is absent or (``required``) has no rows for the year. The slice is
+    memoized per table object and year (see ``memo``); callers never modify it in place.
     """
     df = get_table(tables, name)
     col = contract.YEAR_COLUMN[name]
-    out = df[df[col].astype(str) == school_year]
+    if cache:
+        out = memo((df,), ("year_rows", school_year), lambda: df[df[col] == school_year])
+    else:
+        out = df[df[col] == school_year]
     if required and out.empty:
         raise NoData(f"no rows for {school_year} in table {name}")
     return out
+
+
+# Many measures read the same slices (14 survey measures share one survey-year, every student
+# measure the year's enrollment and its group labels), and the engine asks again for earlier years
+# to find baselines. ``memo`` keeps derived frames per *source table object*: the key holds the
+# id() of the source frames and the entry a weak reference to each, so a new or modified table
+# (a different object) never sees a stale entry. Derived frames are never modified in place
+# (pandas copy-on-write protects them from callers).
+_MEMO: dict[tuple, tuple[list, object]] = {}
+_MEMO_MAX = 48
+
+
+def memo(frames: tuple[pd.DataFrame, ...], key: tuple, build):
+    """``build()``, remembered for these source frames and this key."""
+    k = (tuple(id(f) for f in frames), key)
+    hit = _MEMO.get(k)
+    if hit is not None and all(ref() is f for ref, f in zip(hit[0], frames)):
+        return hit[1]
+    value = build()
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.pop(next(iter(_MEMO)))
+    try:
+        refs = [weakref.ref(f) for f in frames]
+    except TypeError:          # not weak-referenceable: do not remember
+        return value
+    _MEMO[k] = (refs, value)
+    return value
+
+
+def clear_memo() -> None:
+    """Forget every memoized frame (tests; long-lived kernels after reloading data)."""
+    _MEMO.clear()
 
 
 def options_or_default(options: Options | None) -> Options:
@@ -91,39 +129,61 @@ def _bool_label(s: pd.Series) -> pd.Series:
 
 
 def label_groups(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """A copy of ``df`` whose group columns hold text labels (grade_band derived from grade).
+    """A copy of ``df`` whose group columns hold text labels (grade_band derived from grade), as
+    categoricals (tabulating then reads their integer codes instead of hashing text).
 
     Columns ``df`` cannot provide (e.g. disability for staff) are left out.
     """
     out = df.copy()
     for col in columns:
         if col == "grade_band":
-            if "grade" in out.columns:
-                out["grade_band"] = grade_band(out["grade"])
+            if "grade" not in out.columns:
+                continue
+            labels = grade_band(out["grade"])
+        elif col not in out.columns:
+            continue
         elif col in contract.BOOL_GROUP_COLUMNS:
-            if col in out.columns:
-                out[col] = _bool_label(out[col])
-        elif col in out.columns:
-            out[col] = out[col].astype("str")
+            labels = _bool_label(out[col])
+        else:
+            labels = out[col].astype("str")
+        out[col] = _categorical(labels, _LABELS.get(col))
     return out
+
+
+#: Every possible label of each group column: fixed categories keep year frames concatenable.
+_LABELS = {"race_ethnicity": contract.RACE_ETHNICITY, "gender": contract.GENDER,
+           "grade_band": tuple(contract.GRADE_BANDS), **{c: ("false", "true")
+                                                         for c in contract.BOOL_GROUP_COLUMNS}}
+
+
+def _categorical(labels: pd.Series, known) -> pd.Series:
+    if known is not None:
+        cat = labels.astype(pd.CategoricalDtype(sorted(known)))
+        if not (labels.notna() & cat.isna()).any():
+            return cat
+    return labels.astype("category")
+
+
+def labeled_enrollment(tables, school_year: str) -> pd.DataFrame:
+    """Enrollment rows of the year with every group label (memoized); empty when none."""
+    enr = get_table(tables, "enrollment")
+    return memo((enr,), ("labeled", school_year),
+                lambda: label_groups(enr[enr["school_year"] == school_year], contract.GROUP_COLUMNS))
 
 
 def enrollment_rows(tables, years: str | list[str], population=None,
                     groups: Iterable[str] = ()) -> pd.DataFrame:
-    """Enrollment rows of the year(s) with group labels, restricted to ``population``.
+    """Enrollment rows of the year(s) with group labels (all of them: ``groups`` is accepted for
+    readability), restricted to ``population`` (a plan.Population of grade bands, or None).
 
-    ``population`` is a plan.Population (grade_band list) or None. Raises NoData when enrollment is
-    absent or has no rows for the year(s).
+    Raises NoData when enrollment is absent or has no rows for the year(s).
     """
     years = [years] if isinstance(years, str) else list(years)
-    enr = get_table(tables, "enrollment")
-    enr = enr[enr["school_year"].astype(str).isin(years)]
-    if enr.empty:
-        raise NoData(f"no rows for {years[-1] if len(years) == 1 else ', '.join(years)} "
-                     f"in table enrollment")
-    need = set(groups) | ({"grade_band"} if population is not None and
-                          population.grade_band else set())
-    enr = label_groups(enr, need)
+    parts = [labeled_enrollment(tables, y) for y in years]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise NoData(f"no rows for {', '.join(years)} in table enrollment")
+    enr = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if population is not None and population.grade_band:
         enr = enr[enr["grade_band"].isin(list(population.grade_band))]
     return enr
@@ -139,16 +199,15 @@ def student_groups(tables, school_year: str, groups: Iterable[str]) -> pd.DataFr
     """One row per student enrolled in ``school_year``: student_id and the group labels.
 
     The row with the most days enrolled stands for a student enrolled in two buildings. None when
-    enrollment is absent (the kind then reports the ``all`` rows only).
+    enrollment is absent or no group is asked for (the kind then reports the ``all`` rows only).
     """
     groups = list(groups)
     enr = maybe_table(tables, "enrollment")
     if enr is None or not groups:
         return None
-    enr = enr[enr["school_year"].astype(str) == school_year]
-    enr = _one_row_per_student(enr, ["days_enrolled", "building_id"], [False, True])
-    enr = label_groups(enr, groups)
-    return enr[["student_id", *[g for g in groups if g in enr.columns]]]
+    per_student = memo((enr,), ("student_groups", school_year), lambda: _one_row_per_student(
+        labeled_enrollment(tables, school_year), ["days_enrolled", "building_id"], [False, True]))
+    return per_student[["student_id", *groups]]
 
 
 def student_groups_latest(tables, school_year: str, groups: Iterable[str]) -> pd.DataFrame | None:
@@ -203,45 +262,91 @@ def tabulate(units: pd.DataFrame, groups: Iterable[str], sums: list[str],
     ``district``: rows per person for the district (defaults to ``units``: right when a person has
     one row); ``distinct``: {output column: unit column} counted as distinct values per cell (e.g.
     {'n': 'student_id'}). Groups missing from ``units`` are skipped; a unit whose label is missing
-    counts in ``all`` only. Returns building_id, group_by, group, the sums, the distinct counts and,
-    for each sum, ``<sum>_others`` (the building's all-cell minus the group's cell; NaN on ``all``
-    rows), ordered district first, then buildings, ``all`` first, then groups in the order listed.
+    counts in ``all`` only; a cell exists where at least one unit falls in it. Returns building_id,
+    group_by, group, the sums, the distinct counts and, for each sum, ``<sum>_others`` (the
+    building's all-cell minus the group's cell; NaN on ``all`` rows), ordered district first, then
+    buildings, ``all`` first, then groups in the order listed and their values sorted.
+
+    Implementation: integer codes and ``np.bincount`` (one pass per column and cell family), which
+    keeps the per-measure cost near the cost of reading the columns.
     """
     distinct = dict(distinct or {})
     district = units if district is None else district
-    frames = [district.assign(building_id=DISTRICT)]
+    groups = [g for g in groups if g in district.columns]
+    parts = []
+    person_codes: dict[int, dict] = {}
+    frames = [(district, None)]
     if buildings:
-        frames.append(units)
-    both = pd.concat(frames, ignore_index=True)
-    both["building_id"] = both["building_id"].astype("str")
-    groups = [g for g in groups if g in both.columns]
-
-    def agg(by: list[str]) -> pd.DataFrame:
-        g = both.groupby(by, sort=False, dropna=True)
-        out = g[sums].sum() if sums else pd.DataFrame(index=g.size().index)
-        for name, col in distinct.items():
-            out[name] = g[col].nunique()
-        return out.reset_index()
-
-    cells = agg(["building_id"]).assign(group_by=ALL, group=ALL)
-    parts = [cells]
-    for col in groups:
-        part = agg(["building_id", col]).rename(columns={col: "group"})
-        parts.append(part.assign(group_by=col))
+        b_codes, b_names = _codes(units["building_id"])
+        frames.append((units, (b_codes, b_names)))
+    for group_by in [ALL, *groups]:
+        for frame, bld in frames:
+            if group_by == ALL:
+                g_codes, g_names = np.zeros(len(frame), dtype=np.int64), np.array([ALL], object)
+            else:
+                g_codes, g_names = _codes(frame[group_by])
+            n_g = len(g_names)
+            if bld is None:
+                key, n_keys = g_codes, n_g
+                b_of = np.full(n_g, DISTRICT, dtype=object)
+            else:
+                key = np.where(g_codes >= 0, bld[0] * n_g + g_codes, -1)
+                n_keys = len(bld[1]) * n_g
+                b_of = np.repeat(np.asarray(bld[1], dtype=object), n_g)
+            if id(frame) not in person_codes:   # the people of each frame, coded once
+                person_codes[id(frame)] = {name: _person_codes(frame[col])
+                                           for name, col in distinct.items()}
+            block = _bincount_block(frame, key, n_keys, sums, person_codes[id(frame)])
+            present = block.pop("_rows") > 0
+            part = pd.DataFrame({"building_id": b_of[present], "group_by": group_by,
+                                 "group": np.tile(g_names, n_keys // max(n_g, 1))[present],
+                                 **{c: v[present] for c, v in block.items()}})
+            parts.append(part)
     out = pd.concat(parts, ignore_index=True)
-    out["group"] = out["group"].astype("str")
+    for col in ("building_id", "group_by", "group"):
+        out[col] = out[col].astype("str")
 
-    totals = cells.set_index("building_id")
-    is_group = out["group_by"] != ALL
+    is_all = out["group_by"] == ALL
+    totals = out[is_all].set_index("building_id")
     for col in sums:
-        whole = out["building_id"].map(totals[col])
-        out[f"{col}_others"] = np.where(is_group, whole - out[col], np.nan).astype("float64")
+        whole = out["building_id"].map(totals[col]).to_numpy(dtype="float64")
+        out[f"{col}_others"] = np.where(is_all, np.nan, whole - out[col].to_numpy(dtype="float64"))
 
     gorder = {g: i for i, g in enumerate([ALL, *groups])}
     out["_b"] = out["building_id"] != DISTRICT
     out["_g"] = out["group_by"].map(gorder)
     out = out.sort_values(["_b", "building_id", "_g", "group"], kind="stable")
     return out.drop(columns=["_b", "_g"]).reset_index(drop=True)
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing) and their labels, sorted."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy(dtype=np.int64)
+        return codes, np.asarray(s.cat.categories.astype(str), dtype=object)
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _person_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(s)
+    return codes.astype(np.int64), max(len(uniques), 1)
+
+
+def _bincount_block(frame: pd.DataFrame, key: np.ndarray, n_keys: int, sums: list[str],
+                    distinct: Mapping[str, tuple[np.ndarray, int]]) -> dict[str, np.ndarray]:
+    ok = key >= 0
+    k = key[ok]
+    out = {"_rows": np.bincount(k, minlength=n_keys)}
+    for col in sums:
+        w = frame[col].to_numpy(dtype="float64", na_value=0.0)[ok]
+        out[col] = np.bincount(k, weights=w, minlength=n_keys)
+    for name, (p_codes, width) in distinct.items():
+        pairs = np.sort(k * width + p_codes[ok])
+        first = np.ones(len(pairs), dtype=bool)
+        first[1:] = pairs[1:] != pairs[:-1]
+        out[name] = np.bincount(pairs[first] // width, minlength=n_keys)
+    return out
 
 
 def ratio(num, den) -> np.ndarray:

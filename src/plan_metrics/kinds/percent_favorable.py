@@ -30,52 +30,50 @@ from . import _population as P
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     """Percent favorable of a survey topic or item for one school year (see module docstring)."""
     spec = measure.spec
-    resp = P.year_rows(tables, "survey_responses", school_year)
+    resp = P.get_table(tables, "survey_responses")
     items = P.get_table(tables, "survey_items")
-    items = items[items["survey"].astype(str) == spec.survey]
-    items = (items[items["topic"].astype(str) == spec.topic] if spec.topic is not None
-             else items[items["item_id"].astype(str) == spec.item])
-    if items.empty:
+    mine = items[items["survey"] == spec.survey]
+    mine = (mine[mine["topic"] == spec.topic] if spec.topic is not None
+            else mine[mine["item_id"] == spec.item])
+    if mine.empty:
         what = f"topic {spec.topic!r}" if spec.topic is not None else f"item {spec.item!r}"
         raise PlanMetricsError(f"Survey {spec.survey!r} has no {what} in survey_items",
                                f"measure {measure.id}, spec",
                                "use a survey, topic or item_id that survey_items lists")
-    if "student_id" not in resp.columns:
-        resp = resp.assign(student_id=None)
-    resp = resp[(resp["survey"].astype(str) == spec.survey)
-                & (resp["respondent_type"].astype(str) == spec.respondent_type)]
-    items = items[["item_id", "scale_points", "favorable_min", "reverse_coded"]]
-    ans = resp.merge(items.assign(item_id=items["item_id"].astype(str)),
-                     on="item_id", how="inner")
+    ans = P.memo((resp, items), ("answers", school_year, spec.survey, spec.respondent_type),
+                 lambda: _answers(resp, items, school_year, spec.survey, spec.respondent_type))
     if ans.empty:
-        raise P.NoData(f"no {spec.respondent_type} responses to survey {spec.survey} "
+        raise P.NoData(f"no rows for {school_year} in table survey_responses "
+                       f"({spec.respondent_type} responses to survey {spec.survey})")
+    if spec.topic is not None:
+        # one row per building, respondent and topic, computed once for all the topics
+        by_topic = P.memo((resp, items), ("by_topic", school_year, spec.survey,
+                                          spec.respondent_type), lambda: _by_topic(ans))
+        per_bldg = by_topic[by_topic["topic"] == spec.topic]
+    else:
+        per_bldg = ans[ans["item_id"] == spec.item]   # one row per respondent for one item
+    per_bldg = per_bldg[per_bldg["answered"] > 0]
+    if per_bldg.empty:
+        raise P.NoData(f"no answered {spec.respondent_type} responses to survey {spec.survey} "
                        f"{'topic ' + spec.topic if spec.topic else 'item ' + str(spec.item)} "
                        f"for {school_year}")
-
-    r = pd.to_numeric(ans["response"], errors="coerce").to_numpy(dtype="float64")
-    rev = ans["reverse_coded"].astype(bool).to_numpy()
-    scale = pd.to_numeric(ans["scale_points"]).to_numpy(dtype="float64")
-    coded = np.where(rev, scale + 1 - r, r)
-    answered = ~np.isnan(r)
-    favorable = answered & (coded >= pd.to_numeric(ans["favorable_min"]).to_numpy())
-    ans = ans.assign(answered=answered.astype("int64"), favorable=favorable.astype("int64"))
+    per_bldg = per_bldg[["building_id", "respondent_id", "answered", "favorable"]].assign(one=1)
+    if per_bldg["respondent_id"].is_unique:
+        per_resp = per_bldg
+    else:  # a respondent who answered in two buildings counts once in the district
+        per_resp = P.collapse(per_bldg, "respondent_id",
+                              {"answered": "sum", "favorable": "sum", "one": "max"},
+                              order_by="answered")
 
     groups = list(measure.groups) if spec.respondent_type == "student" else []
-    keys = ["building_id", "respondent_id"]
-    per_bldg = ans.groupby(keys, sort=False).agg(
-        answered=("answered", "sum"), favorable=("favorable", "sum"),
-        student_id=("student_id", "first")).reset_index()
-    per_resp = ans.groupby("respondent_id", sort=False).agg(
-        answered=("answered", "sum"), favorable=("favorable", "sum"),
-        student_id=("student_id", "first"), building_id=("building_id", "first")).reset_index()
-    per_bldg = per_bldg[per_bldg["answered"] > 0].assign(one=1)
-    per_resp = per_resp[per_resp["answered"] > 0].assign(one=1)
-    if per_resp.empty:
-        raise P.NoData(f"every answer was skipped in survey {spec.survey} for {school_year}")
     if groups:
         labels = P.student_groups(tables, school_year, groups)
-        per_bldg = P.attach_groups(per_bldg, labels)
-        per_resp = P.attach_groups(per_resp, labels)
+        if labels is not None:
+            who = P.memo((resp,), ("respondent_student", school_year, spec.survey),
+                         lambda: _respondent_students(ans))
+            labels = who.merge(labels, on="student_id", how="inner").drop(columns="student_id")
+            per_bldg = P.attach_groups(per_bldg, labels, key="respondent_id")
+            per_resp = P.attach_groups(per_resp, labels, key="respondent_id")
 
     c = P.tabulate(per_bldg, groups, ["favorable", "answered", "one"], district=per_resp)
     c["n"] = c["one"]
@@ -84,3 +82,41 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     c["ci_low"], c["ci_high"] = stats.wilson(c["value"] * c["n"], c["n"])
     c["comparison_value"] = P.ratio(c["favorable_others"], c["answered_others"])
     return P.finish(c)
+
+
+def _answers(resp: pd.DataFrame, items: pd.DataFrame, school_year: str, survey: str,
+             respondent_type: str) -> pd.DataFrame:
+    """The year's answers of one survey and respondent type, scored: answered and favorable
+    (0/1) after reverse-coding, with the item's topic."""
+    keep = ((resp["school_year"] == school_year) & (resp["survey"] == survey)
+            & (resp["respondent_type"] == respondent_type)).to_numpy(dtype=bool, na_value=False)
+    cols = [c for c in ("building_id", "respondent_id", "student_id", "item_id", "response")
+            if c in resp.columns]
+    ans = resp.loc[keep, cols]
+    if "student_id" not in ans.columns:
+        ans = ans.assign(student_id=None)
+    it = items[items["survey"] == survey].set_index("item_id")
+    ans = ans[ans["item_id"].isin(it.index)]
+    item = ans["item_id"]
+    r = pd.to_numeric(ans["response"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    rev = item.map(it["reverse_coded"].astype(bool)).to_numpy(dtype=bool)
+    scale = item.map(it["scale_points"]).to_numpy(dtype="float64")
+    fav_min = item.map(it["favorable_min"]).to_numpy(dtype="float64")
+    coded = np.where(rev, scale + 1 - r, r)
+    answered = ~np.isnan(r)
+    favorable = answered & (coded >= fav_min)
+    return pd.DataFrame({
+        "building_id": ans["building_id"].to_numpy(), "respondent_id": ans["respondent_id"],
+        "student_id": ans["student_id"], "item_id": item, "topic": item.map(it["topic"]),
+        "answered": answered.astype("int64"), "favorable": favorable.astype("int64")})
+
+
+def _by_topic(ans: pd.DataFrame) -> pd.DataFrame:
+    return (ans.groupby(["building_id", "respondent_id", "topic"], sort=False, observed=True)
+            [["answered", "favorable"]].sum().reset_index())
+
+
+def _respondent_students(ans: pd.DataFrame) -> pd.DataFrame:
+    """respondent_id -> student_id (student respondents with a student_id)."""
+    who = ans[["respondent_id", "student_id"]].dropna().drop_duplicates("respondent_id")
+    return who.reset_index(drop=True)
