@@ -106,3 +106,24 @@ def test_kind_output_columns():
 def test_absent_table_is_no_data():
     with pytest.raises(NoData, match="table enrollment not provided"):
         P.get_table({}, "enrollment")
+
+
+def test_memo_is_per_table_object():
+    calls = []
+    a = pd.DataFrame({"x": [1]})
+    b = pd.DataFrame({"x": [1]})   # equal content, another object: its own entry
+    build = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert P.memo((a,), ("k",), build) == 1
+    assert P.memo((a,), ("k",), build) == 1        # remembered
+    assert P.memo((b,), ("k",), build) == 2
+    assert P.memo((a,), ("other",), build) == 3
+
+
+def test_kind_results_follow_new_tables():
+    # the same measure over a re-loaded (changed) table gives the new numbers
+    m = measure("rate", "enrollment", {"condition": "not_chronically_absent"})
+    first = enrollment(students(3, "s", days_absent=0))
+    assert cell(KINDS["rate"]({"enrollment": first}, m, Y, None))["value"] == 1.0
+    second = enrollment(students(4, "s", days_absent=90))
+    d = cell(KINDS["rate"]({"enrollment": second}, m, Y, None))
+    assert (d["value"], d["n"]) == (0.0, 4)

@@ -68,28 +68,44 @@ def year_rows(tables, name: str, school_year: str, *, required: bool = True,
 # Many measures read the same slices (14 survey measures share one survey-year, every student
 # measure the year's enrollment and its group labels), and the engine asks again for earlier years
 # to find baselines. ``memo`` keeps derived frames per *source table object*: the key holds the
-# id() of the source frames and the entry a weak reference to each, so a new or modified table
-# (a different object) never sees a stale entry. Derived frames are never modified in place
-# (pandas copy-on-write protects them from callers).
-_MEMO: dict[tuple, tuple[list, object]] = {}
-_MEMO_MAX = 48
+# id() of the source frames and the entry a weak reference to each, so a table loaded anew (a
+# different object) never sees a stale entry, and an entry dies with its table. The contract that
+# makes this safe: a table handed to the kinds is not modified in place afterwards (the loader's
+# tables never are), and derived frames are never modified in place (pandas copy-on-write).
+# The memo is bounded by bytes (least recently used first out), so a long run over many years
+# keeps the memory flat.
+_MEMO: dict[tuple, tuple[list, object, int]] = {}
+MEMO_BUDGET_BYTES = 400_000_000
 
 
 def memo(frames: tuple[pd.DataFrame, ...], key: tuple, build):
     """``build()``, remembered for these source frames and this key."""
     k = (tuple(id(f) for f in frames), key)
-    hit = _MEMO.get(k)
+    hit = _MEMO.pop(k, None)
     if hit is not None and all(ref() is f for ref, f in zip(hit[0], frames)):
+        _MEMO[k] = hit                      # most recently used goes last
         return hit[1]
     value = build()
-    if len(_MEMO) >= _MEMO_MAX:
-        _MEMO.pop(next(iter(_MEMO)))
     try:
         refs = [weakref.ref(f) for f in frames]
-    except TypeError:          # not weak-referenceable: do not remember
+    except TypeError:                       # not weak-referenceable: do not remember
         return value
-    _MEMO[k] = (refs, value)
+    size = _nbytes(value)
+    if size > MEMO_BUDGET_BYTES:
+        return value
+    for old in [x for x, entry in _MEMO.items() if any(r() is None for r in entry[0])]:
+        del _MEMO[old]                      # their tables are gone
+    while _MEMO and sum(e[2] for e in _MEMO.values()) + size > MEMO_BUDGET_BYTES:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[k] = (refs, value, size)
     return value
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return int(value.memory_usage(index=True, deep=False).sum()) if isinstance(
+            value, pd.DataFrame) else int(value.memory_usage(index=True, deep=False))
+    return 1_000
 
 
 def clear_memo() -> None:
