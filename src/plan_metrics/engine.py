@@ -25,8 +25,8 @@ from . import status as status_mod
 from .errors import PlanMetricsError
 from .options import Options
 from .plan import Measure, Plan, load_plan
-from .results import (ALL, DISTRICT, RESULTS_COLUMNS, conform, empty_results, empty_status,
-                      validate_results, validate_status)
+from .results import (ALL, DISTRICT, empty_results, empty_status, validate_results,
+                      validate_status)
 
 DOMAINS = ("surveys", "discipline", "staffing", "achievement", "attendance", "graduation",
            "programs", "rubrics_and_audits", "action_steps")
@@ -155,13 +155,12 @@ def compute_measures(plan: Plan | str, tables: Mapping[str, pd.DataFrame], schoo
         frames.append(rows.assign(plan_id=plan.id, measure_id=m.id, school_year=school_year))
     if not frames:
         return empty_results()
-    frames = [conform(f, RESULTS_COLUMNS) for f in frames]
     return validate_results(pd.concat(frames, ignore_index=True), options.min_n)
 
 
 def _district_rows(measure: Measure, tables, school_year: str, options: Options,
-                   with_groups: bool) -> pd.DataFrame:
-    """The measure's suppressed district rows for a year (cached per table set).
+                   with_groups: bool) -> list[dict]:
+    """The measure's suppressed district rows for a year, as dicts (cached per table set).
 
     Without ``with_groups`` only the all-students row is needed, so the kind runs without the
     student groups (its buildings still take part in the suppression).
@@ -185,18 +184,46 @@ def _district_rows(measure: Measure, tables, school_year: str, options: Options,
     return cache[key]
 
 
-def _district_of(rows: pd.DataFrame, school_year: str) -> pd.DataFrame:
+def _district_of(rows: pd.DataFrame, school_year: str) -> list[dict]:
     out = rows[rows["building_id"] == DISTRICT]
     if out.empty:
         out = no_data_row("no district row")
-    return out.assign(school_year=school_year).reset_index(drop=True)
+    recs = out.to_dict("records")
+    for r in recs:
+        r["school_year"] = school_year
+    return recs
 
 
-def _published_in(rows: pd.DataFrame, focus: tuple[str, str] | None) -> bool:
+def _published_in(rows: list[dict], focus: tuple[str, str] | None) -> bool:
     gb, g = focus or (ALL, ALL)
-    hit = rows[(rows["group_by"] == gb) & (rows["group"] == g)]
-    return bool(len(hit)) and not bool(hit["suppressed"].iloc[0]) and \
-        not pd.isna(hit["value"].iloc[0])
+    hit = next((r for r in rows if r["group_by"] == gb and r["group"] == g), None)
+    return hit is not None and not hit["suppressed"] and not pd.isna(hit["value"])
+
+
+def _history(measure: Measure, tables, school_year: str, options: Options,
+             current: list[dict] | None = None) -> list[dict]:
+    if current is None:
+        current = _district_rows(measure, tables, school_year, options, with_groups=False)
+        lead = current[0]  # the all-students row: people but no value -> a group comparison
+        if measure.groups and measure.direction in ("toward_one", "toward_zero") and \
+                not lead["suppressed"] and not pd.isna(lead["n"]) and pd.isna(lead["value"]):
+            current = _district_rows(measure, tables, school_year, options, with_groups=True)
+    focus = status_mod.focus_group(measure, current)
+    out = list(current)
+    years = data_years(tables)
+    if measure.baseline_year:
+        if measure.baseline_year < school_year and measure.baseline_year in years:
+            out += _district_rows(measure, tables, measure.baseline_year, options,
+                                  with_groups=focus is not None)
+    else:
+        for year in years:
+            if year >= school_year:
+                break
+            rows = _district_rows(measure, tables, year, options, with_groups=focus is not None)
+            out += rows
+            if _published_in(rows, focus):
+                break
+    return out
 
 
 def measure_history(measure: Measure, tables, school_year: str, options: Options,
@@ -208,30 +235,10 @@ def measure_history(measure: Measure, tables, school_year: str, options: Options
     for a measure that compares groups, the group farthest from parity this year
     (status.focus_group). ``current``: this year's district rows when already computed.
     """
-    if current is None:
-        current = _district_rows(measure, tables, school_year, options, with_groups=False)
-        lead = current.iloc[0]  # the all-students row: people, no value -> a group comparison
-        if measure.groups and measure.direction in ("toward_one", "toward_zero") and \
-                not lead["suppressed"] and pd.notna(lead["n"]) and pd.isna(lead["value"]):
-            current = _district_rows(measure, tables, school_year, options, with_groups=True)
-    else:
-        current = current.assign(school_year=school_year)
-    focus = status_mod.focus_group(measure, current)
-    frames = [current]
-    years = data_years(tables)
-    if measure.baseline_year:
-        if measure.baseline_year < school_year and measure.baseline_year in years:
-            frames.append(_district_rows(measure, tables, measure.baseline_year, options,
-                                         with_groups=focus is not None))
-    else:
-        for year in years:
-            if year >= school_year:
-                break
-            rows = _district_rows(measure, tables, year, options, with_groups=focus is not None)
-            frames.append(rows)
-            if _published_in(rows, focus):
-                break
-    return pd.concat(frames, ignore_index=True)
+    recs = None
+    if current is not None:
+        recs = current.assign(school_year=school_year).to_dict("records")
+    return pd.DataFrame(_history(measure, tables, school_year, options, recs))
 
 
 def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
@@ -244,16 +251,17 @@ def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_
     plan = _plan(plan)
     options = options or Options()
     check_year(tables, school_year)
-    current: dict[str, pd.DataFrame] = {}
+    current: dict[str, list[dict]] = {}
     if results is not None and len(results):
         mine = results[(results["school_year"] == school_year)
                        & (results["building_id"] == DISTRICT)]
-        current = {str(k): v for k, v in mine.groupby("measure_id", sort=False)}
+        for rec in mine.to_dict("records"):
+            current.setdefault(str(rec["measure_id"]), []).append(rec)
     out = []
     for m in plan.measures():
         if results is not None and m.id not in current:
             continue  # a subset of measures was computed
-        history = measure_history(m, tables, school_year, options, current.get(m.id))
+        history = _history(m, tables, school_year, options, current.get(m.id))
         out.append(status_mod.compute(m, history, school_year, plan.id, options.min_n))
     if not out:
         return empty_status()

@@ -75,14 +75,32 @@ def expected_value(baseline: float, target: float, direction: str, fraction: flo
     return d if baseline >= 0 else -d
 
 
-def _row(history: pd.DataFrame, year: str) -> dict | None:
-    hit = history[history["school_year"].astype(str) == year]
-    return None if hit.empty else hit.iloc[0].to_dict()
+def _records(rows) -> list[dict]:
+    """A DataFrame or a list of dicts -> a list of dicts with group_by, group, suppressed and
+    school_year (text) filled in (pandas is slow on frames of a few rows)."""
+    recs = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows or [])
+    out = []
+    for r in recs:
+        r = dict(r)
+        r["group_by"] = str(r.get("group_by", "all") if not _missing(r.get("group_by")) else "all")
+        r["group"] = str(r.get("group", "all") if not _missing(r.get("group")) else "all")
+        r["suppressed"] = bool(r.get("suppressed", False)) if not _missing(
+            r.get("suppressed")) else False
+        r["school_year"] = str(r.get("school_year"))
+        out.append(r)
+    return out
+
+
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def _row(history: list[dict], year: str | None) -> dict | None:
+    return next((r for r in history if r["school_year"] == year), None)
 
 
 def _published(row: dict | None) -> bool:
-    return row is not None and not bool(row.get("suppressed", False)) \
-        and not pd.isna(row.get("value"))
+    return row is not None and not row.get("suppressed", False) and not _missing(row.get("value"))
 
 
 def _interval(row: dict) -> tuple[float, float, float]:
@@ -106,59 +124,49 @@ def _pair(a: float, b: float, unit: str, n=None) -> tuple[str, str]:
     return sa, sb
 
 
-def focus_group(measure: Measure, current: pd.DataFrame) -> tuple[str, str] | None:
+def focus_group(measure: Measure, current) -> tuple[str, str] | None:
     """For a toward_one / toward_zero measure whose district all-students row has people but no
     value (a risk ratio or gap compares groups), the (group_by, group) of the district row
     farthest from parity with a published value this year; None otherwise. Of a yes/no group
     (e.g. disability) only the "yes" side is a candidate when it is published: the "no" side
     mirrors it.
 
-    ``current``: the measure's district rows of the year (columns group_by, group, value, n,
-    suppressed).
+    ``current``: the measure's district rows of the year (a DataFrame or a list of dicts with
+    group_by, group, value, n, suppressed).
     """
-    if measure.direction not in ("toward_one", "toward_zero") or current is None or current.empty:
+    if measure.direction not in ("toward_one", "toward_zero"):
         return None
-    gb = current.get("group_by", pd.Series("all", index=current.index)).astype(str)
-    all_row = current[gb == "all"]
-    if all_row.empty:
+    rows = _records(current)
+    lead = next((r for r in rows if r["group_by"] == "all"), None)
+    if lead is None or lead["suppressed"] or _missing(lead.get("n")) \
+            or not _missing(lead.get("value")):
         return None
-    a = all_row.iloc[0]
-    if bool(a.get("suppressed", False)) or pd.isna(a.get("n")) or not pd.isna(a.get("value")):
-        return None
-    groups = current[(gb != "all") & ~current["suppressed"].fillna(False).astype(bool)
-                     & current["value"].notna()]
+    groups = [r for r in rows if r["group_by"] != "all" and _published(r)]
     # a yes/no group's "no" side mirrors its "yes" side (a reciprocal ratio, a negated gap): name
     # the group that has the characteristic
-    has_yes = set(groups.loc[groups["group"].astype(str) == "true", "group_by"].astype(str))
-    groups = groups[~((groups["group"].astype(str) == "false")
-                      & groups["group_by"].astype(str).isin(has_yes))]
-    if groups.empty:
+    has_yes = {r["group_by"] for r in groups if r["group"] == "true"}
+    groups = [r for r in groups if not (r["group"] == "false" and r["group_by"] in has_yes)]
+    far = [(distance(float(r["value"]), measure.direction), i) for i, r in enumerate(groups)]
+    far = [(d, i) for d, i in far if not math.isnan(d)]
+    if not far:
         return None
-    far = groups["value"].astype("float64").map(lambda v: distance(v, measure.direction))
-    if far.isna().all():
-        return None
-    best = groups.loc[far.idxmax()]
-    return str(best["group_by"]), str(best["group"])
+    best = groups[max(far, key=lambda x: (x[0], -x[1]))[1]]
+    return best["group_by"], best["group"]
 
 
-def compute(measure: Measure, history: pd.DataFrame, school_year: str, plan_id: str = "",
+def compute(measure: Measure, history, school_year: str, plan_id: str = "",
             min_n: int = 10) -> dict:
     """The status row of ``measure`` for ``school_year`` (see the module docstring).
 
-    ``history``: the measure's district rows (building ALL) of the years needed; with columns
-    group_by and group it may hold group rows too, used by a measure that compares groups
-    (``focus_group``); without them every row is the all-students row.
+    ``history``: the measure's district rows (building ALL) of the years needed, as a DataFrame or
+    a list of dicts; with group_by and group it may hold group rows too, used by a measure that
+    compares groups (``focus_group``); without them every row is the all-students row.
     """
-    hist = history.copy()
-    for col in ("group_by", "group"):
-        if col not in hist.columns:
-            hist[col] = "all"
-    if "suppressed" not in hist.columns:
-        hist["suppressed"] = False
-    hist["school_year"] = hist["school_year"].astype(str)
-    focus = focus_group(measure, hist[hist["school_year"] == school_year])
+    hist = _records(history)
+    focus = focus_group(measure, [r for r in hist if r["school_year"] == school_year])
     gb, g = focus if focus else ("all", "all")
-    series = hist[(hist["group_by"].astype(str) == gb) & (hist["group"].astype(str) == g)]
+    series = sorted((r for r in hist if r["group_by"] == gb and r["group"] == g),
+                    key=lambda r: r["school_year"])
     out = _compute(measure, series, school_year, plan_id, min_n)
     if focus:
         word, rest = out["rule_text"].split(": ", 1)
@@ -167,7 +175,7 @@ def compute(measure: Measure, history: pd.DataFrame, school_year: str, plan_id: 
     return out
 
 
-def _compute(measure: Measure, history: pd.DataFrame, school_year: str, plan_id: str,
+def _compute(measure: Measure, history: list[dict], school_year: str, plan_id: str,
              min_n: int) -> dict:
     """The status row from one series of rows (all students, or one group), one per year."""
     unit = unit_of(measure)
@@ -184,15 +192,14 @@ def _compute(measure: Measure, history: pd.DataFrame, school_year: str, plan_id:
                                       **fields)
         return out
 
-    history = history.sort_values("school_year") if len(history) else history
-    cur = _row(history, school_year) if len(history) else None
+    cur = _row(history, school_year)
     # the baseline: the measure's own, else the first year with a published value
     if measure.baseline_year:
         base_year = measure.baseline_year
     else:
-        base_year = next((str(r["school_year"]) for r in history.to_dict("records")
-                          if _published(r) and str(r["school_year"]) <= school_year), None)
-    base = _row(history, base_year) if base_year and len(history) else None
+        base_year = next((r["school_year"] for r in history
+                          if _published(r) and r["school_year"] <= school_year), None)
+    base = _row(history, base_year)
     out["baseline_year"] = base_year
     if _published(base):
         out["baseline_value"] = _num(base["value"])
