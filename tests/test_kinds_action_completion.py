@@ -32,18 +32,19 @@ def test_whole_plan():
     d = out.iloc[0]
     assert (d["building_id"], d["group_by"], d["group"]) == ("ALL", "all", "all")
     # 8 steps - 3 discontinued = 5 counted; complete st1 st2 st6 = 3
-    assert (d["numerator"], d["denominator"], d["n"], d["value"]) == (3, 5, 5, approx(0.6))
+    assert (d["numerator"], d["denominator"], d["value"]) == (3, 5, approx(0.6))
+    assert pd.isna(d["n"])       # no people behind action steps: privacy does not apply
     assert (d["ci_low"], d["ci_high"]) == tuple(map(approx, wilson_by_hand(3, 5)))
     assert d["note"] == "3 complete, 1 in progress, 1 not started, 3 discontinued"
 
 
 def test_goal_and_objective():
     d = compute({"action_steps": STEPS}, _m(goal="G1"), Y, None).iloc[0]
-    assert (d["numerator"], d["n"]) == (3, 5)           # 6 steps, st4 discontinued
+    assert (d["numerator"], d["denominator"]) == (3, 5)   # 6 steps, st4 discontinued
     d = compute({"action_steps": STEPS}, _m(goal="G1", objective="O1"), Y, None).iloc[0]
-    assert (d["numerator"], d["n"]) == (2, 3)           # st1 st2 of st1-st3
+    assert (d["numerator"], d["denominator"]) == (2, 3)   # st1 st2 of st1-st3
     d = compute({"action_steps": STEPS}, _m(goal="G2"), Y, None).iloc[0]
-    assert d["n"] == 0 and pd.isna(d["value"])
+    assert d["denominator"] == 0 and pd.isna(d["value"])
     assert d["note"].endswith("every step was discontinued")
 
 

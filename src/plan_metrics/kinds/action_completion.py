@@ -2,8 +2,11 @@
 
 value = complete steps / steps that are not discontinued, over the action_steps rows of the school
 year for ``spec.plan_id`` (and, when given, one goal and/or one objective). One row only: building
-``ALL``, group ``all`` (steps belong to the plan, not to a building or a student group). n = the steps
-counted (not discontinued); the note lists the counts by status. Interval: Wilson.
+``ALL``, group ``all`` (steps belong to the plan, not to a building or a student group). numerator =
+complete steps, denominator = the steps counted (not discontinued); the note lists the counts by
+status. Interval: Wilson. ``n`` is left empty: it counts the *people* behind a cell (section 8) and
+no person is behind a plan's action steps, so the privacy rules do not apply to them (the privacy
+module leaves rows without ``n`` out of suppression).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
                      for s in ("complete", "in_progress", "not_started", "discontinued"))
     if counted == 0:
         note += "; every step was discontinued"
-    row = {"building_id": DISTRICT, "group_by": ALL, "group": ALL, "n": counted,
+    row = {"building_id": DISTRICT, "group_by": ALL, "group": ALL, "n": None,
            "numerator": complete, "denominator": counted,
            "value": P.ratio([complete], [counted])[0], "ci_low": low, "ci_high": high,
            "comparison_value": float("nan"), "note": note}
