@@ -45,6 +45,8 @@ EL_BY_RACE = {"hispanic": 0.42, "american_indian": 0.05, "asian": 0.32, "black":
 BLACK = RACE.index("black")
 WHITE = RACE.index("white")
 
+BUILDING_TRAITS = ("climate", "discipline", "achievement")
+
 _TREES = ["Maple", "Cedar", "Willow", "Oak", "Birch", "Aspen", "Hickory", "Sycamore", "Juniper",
           "Magnolia", "Linden", "Alder", "Chestnut", "Dogwood", "Hawthorn", "Laurel", "Poplar",
           "Spruce", "Elm", "Pine", "Walnut", "Redbud", "Cypress", "Hazel", "Larch", "Beech",
@@ -68,7 +70,13 @@ def make_buildings(rng: np.random.Generator, size: Size) -> pd.DataFrame:
             rows.append({"building_id": f"{prefix}{j + 1:02d}", "name": f"{names[i]} {suffix}",
                          "level": level, "grade_low": lo, "grade_high": hi})
             i += 1
-    return pd.DataFrame(rows)
+    b = pd.DataFrame(rows)
+    # building "culture" (not written: the CSV keeps the contract's columns): shifts who answers
+    # favorably, who is disciplined and who is proficient within a building, so buildings differ
+    # while the district-level planted effects stay exact
+    for col in BUILDING_TRAITS:
+        b[col] = rng.normal(0, 1, len(b))
+    return b
 
 
 class Panel:

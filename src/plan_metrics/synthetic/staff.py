@@ -124,8 +124,10 @@ def staff_ids(num) -> pd.Categorical:
 
 
 def with_building_ids(staff: pd.DataFrame, buildings: pd.DataFrame) -> pd.DataFrame:
-    """The staff roster with building_id (for the staff surveys)."""
-    return staff.assign(building_id=buildings["building_id"].to_numpy()[staff["bld"].to_numpy()])
+    """The staff roster with building_id and the building's climate (for the staff surveys)."""
+    bld = staff["bld"].to_numpy()
+    return staff.assign(building_id=buildings["building_id"].to_numpy()[bld],
+                        climate=buildings["climate"].to_numpy()[bld])
 
 
 def educator_evaluations(rng, staff: pd.DataFrame, buildings: pd.DataFrame,

@@ -58,7 +58,8 @@ def discipline(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[s
     grade = roster["grade"].to_numpy()
     w = (np.exp(0.6 * roster["dis"] + 0.4 * roster["econ"] - 0.3 * roster["ability"]
                 + 0.5 * (roster["gender"] == GENDER.index("male"))).to_numpy()
-         * _grade_factor(grade) * (roster["days_enrolled"].to_numpy() >= 10))
+         * _grade_factor(grade) * (roster["days_enrolled"].to_numpy() >= 10)
+         * np.exp(0.2 * buildings["discipline"].to_numpy()[roster["bld"].to_numpy()]))
     suspended = exact_pick(rng, codes, k, w)
     r_b, r_o = two_group_rates(REFERRAL_RATE, REFERRAL_RR, n[:, 1], n[:, 0])
     k_ref = round_half_up(np.column_stack([r_o, r_b]) * n).ravel()
@@ -180,7 +181,8 @@ def assessments(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
         overall = rate0 + slope * np.arange(N_YEARS)
         p_e, p_o = gap_rates(overall, gap, n[:, 1], n[:, 0])
         k = round_half_up(np.column_stack([p_o, p_e]) * n).ravel()
-        ability = roster["ability"].to_numpy()[rows] + rng.normal(0, 0.35, len(rows))
+        ability = (roster["ability"].to_numpy()[rows] + rng.normal(0, 0.35, len(rows))
+                   + 0.2 * buildings["achievement"].to_numpy()[roster["bld"].to_numpy()[rows]])
         prof = exact_pick(rng, codes, k, np.exp(1.8 * ability))
         zero = np.zeros(len(rows), np.int64)
         # within proficient, ~35% advanced; within not proficient, ~40% at level 1

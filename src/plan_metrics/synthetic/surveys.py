@@ -216,7 +216,13 @@ def student_survey(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: li
     return responses(rng, "student_sel", years, roster["year"].to_numpy()[who],
                      buildings["building_id"].to_numpy()[roster["bld"].to_numpy()[who]],
                      student_ids(roster["sid"].to_numpy()[who]), el,
-                     np.exp(0.9 * roster["positivity"].to_numpy()[who]), rates)
+                     np.exp(0.9 * roster["positivity"].to_numpy()[who]
+                            + 0.12 * _climate(buildings, roster["bld"].to_numpy()[who])), rates)
+
+
+def _climate(buildings: pd.DataFrame, bld: np.ndarray) -> np.ndarray:
+    """Each respondent's building climate trait (see district.make_buildings)."""
+    return buildings["climate"].to_numpy()[bld]
 
 
 def family_survey(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: list[str]) -> pd.DataFrame:
@@ -228,7 +234,9 @@ def family_survey(rng, roster: pd.DataFrame, buildings: pd.DataFrame, years: lis
     y = fam["year"].to_numpy()
     return responses(rng, "family_climate", years, y,
                      buildings["building_id"].to_numpy()[fam["bld"].to_numpy()], None,
-                     np.zeros(len(fam), np.int64), np.exp(0.6 * rng.normal(0, 1, len(fam))),
+                     np.zeros(len(fam), np.int64),
+                     np.exp(0.6 * rng.normal(0, 1, len(fam))
+                            + 0.1 * _climate(buildings, fam["bld"].to_numpy())),
                      linear_rates(list(ITEMS["family_climate"])))
 
 
@@ -240,7 +248,8 @@ def staff_surveys(rng, staff: pd.DataFrame, years: list[str]) -> list[pd.DataFra
         who = rng.random(len(staff)) < rate
         out.append(responses(rng, survey, years, y[who], staff["building_id"].to_numpy()[who],
                              None, np.zeros(who.sum(), np.int64),
-                             np.exp(0.8 * staff["morale"].to_numpy()[who]),
+                             np.exp(0.8 * staff["morale"].to_numpy()[who]
+                                    + 0.12 * staff["climate"].to_numpy()[who]),
                              linear_rates(list(ITEMS[survey]))))
     return out
 
