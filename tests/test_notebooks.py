@@ -201,3 +201,29 @@ def test_a_failing_notebook_leaves_the_previous_edition_byte_identical(reports, 
     # No temporary folder remains.
     assert not [p for p in (reports / PLAN).iterdir() if ".tmp-" in p.name or ".trash-" in p.name]
     assert not list(reports.glob(".run-*"))
+
+
+@pytest.mark.notebook
+def test_a_terminated_run_leaves_no_trace(reports, demo):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = _tree_bytes(reports)
+    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "run", "--plan", PLAN,
+                             "--data", str(demo), "--years", "2024-25", "--out", str(reports),
+                             "--min-n", "15"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    # Wait until the run is executing notebooks (its temporary edition folder exists).
+    deadline = time.monotonic() + 120
+    while not list((reports / PLAN).glob(".2024-25.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was published" in err and "Traceback" not in err
+    assert _tree_bytes(reports) == before
+    assert not [p for p in (reports / PLAN).iterdir() if ".tmp-" in p.name or ".trash-" in p.name]
+    assert not list(reports.glob(".run-*"))

@@ -26,6 +26,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -59,9 +60,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # ==== the run ====================================================================================
 
 def main(args) -> int:
-    """Entry point of ``plan-metrics run`` (args from cli.py)."""
-    published = run(plan=args.plan, data_dir=args.data, years=args.years,
-                    params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n)
+    """Entry point of ``plan-metrics run`` (args from cli.py).
+
+    SIGTERM is turned into KeyboardInterrupt for the run, so that a terminated run, like an
+    interrupted one, removes its temporary folders and shuts its kernels down.
+    """
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        published = run(plan=args.plan, data_dir=args.data, years=args.years,
+                        params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for path in sorted(published):
         print(f"published {path}")
     return 0
@@ -320,6 +332,8 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
             break
         except BaseException as e:
             if pool is not None:
+                if pool.closed:
+                    raise KeyboardInterrupt from None  # the run is being aborted: no record
                 pool.discard()  # never reuse a kernel after an error: start the next one clean
             if isinstance(e, PapermillExecutionError):
                 raise _notebook_failed(job, e.cell_index, e.source,
@@ -448,8 +462,11 @@ class _KernelPool:
         self._local = threading.local()
         self._all: list = []
         self._lock = threading.Lock()
+        self.closed = False
 
     def get(self):
+        if self.closed:
+            raise KeyboardInterrupt
         km = getattr(self._local, "km", None)
         if km is not None and not _sync(km.is_alive)():
             self.discard()
@@ -458,6 +475,8 @@ class _KernelPool:
             km = _quiet_kernel_manager()(kernel_name="python3")
             self._local.km = km
             with self._lock:
+                if self.closed:
+                    raise KeyboardInterrupt
                 self._all.append(km)
         return km
 
@@ -468,7 +487,9 @@ class _KernelPool:
             _shutdown(km)
 
     def close(self) -> None:
+        """Shut every kernel down (also those running a notebook: used to abort a run)."""
         with self._lock:
+            self.closed = True
             kms, self._all = self._all, []
         for km in kms:
             _shutdown(km)
@@ -557,19 +578,39 @@ def _empty_rows() -> pd.DataFrame:
 
 def replace_dir(new: Path, target: Path) -> None:
     """Move folder ``new`` to ``target`` atomically enough: the old target is first renamed to a
-    trash name (one os.replace), the new one renamed into place (another), the trash deleted."""
+    trash name (one os.replace), the new one renamed into place (another), the trash deleted.
+    An interrupt (Ctrl-C) arriving during the two renames takes effect after them."""
     trash = None
-    if target.exists():
-        trash = target.parent / f".{target.name}.trash-{os.getpid()}-{random.randrange(16**6):06x}"
-        os.replace(target, trash)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if trash is not None:
-            os.replace(trash, target)
-        raise
+    with _interrupts_deferred():
+        if target.exists():
+            trash = target.parent / f".{target.name}.trash-{os.getpid()}-{random.randrange(16**6):06x}"
+            os.replace(target, trash)
+        try:
+            os.replace(new, target)
+        except BaseException:
+            if trash is not None:
+                os.replace(trash, target)
+            raise
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+class _interrupts_deferred:
+    """Hold SIGINT/SIGTERM during a critical section (main thread only) and re-deliver after."""
+
+    def __enter__(self):
+        self.caught, self.saved = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, lambda s, f: self.caught.append(s))
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        if self.caught:
+            raise KeyboardInterrupt
+        return False
 
 
 _STALE = re.compile(r"^\.(?:run|.+\.tmp|.+\.trash)-(\d+)-")
