@@ -127,3 +127,20 @@ def test_without_enrollment_groups_are_left_out():
     out = compute({"survey_items": ITEMS, "survey_responses": RESPONSES}, TOPIC, Y, None)
     assert set(out["group_by"]) == {"all"}
     assert cell(out)["n"] == 5
+
+
+@pytest.mark.parametrize("response, reverse, favorable", [
+    # scale 5, favorable at >= 4; a reverse-coded answer r counts as 6 - r
+    (5, False, True), (4, False, True), (3, False, False), (1, False, False),
+    (1, True, True), (2, True, True), (3, True, False), (5, True, False),
+])
+def test_reverse_coding_table(response, reverse, favorable):
+    items = pd.DataFrame([("s", "i", "t", 5, 4, reverse, "text")],
+                         columns=["survey", "item_id", "topic", "scale_points", "favorable_min",
+                                  "reverse_coded", "text"])
+    resp = pd.DataFrame([(Y, "s", "r1", "student", "B1", None, "i", response)],
+                        columns=["school_year", "survey", "respondent_id", "respondent_type",
+                                 "building_id", "student_id", "item_id", "response"])
+    m = measure("percent_favorable", "survey_responses", {"survey": "s", "topic": "t"})
+    d = cell(compute({"survey_items": items, "survey_responses": resp}, m, Y, None))
+    assert (d["numerator"], d["denominator"], d["n"]) == (int(favorable), 1, 1)

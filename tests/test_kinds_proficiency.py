@@ -113,3 +113,13 @@ def test_no_data():
         compute({"assessments": QUARTERS}, m, "2030-31", None)
     with pytest.raises(NoData, match="no map science results"):
         compute({"assessments": QUARTERS}, m, Y, None)
+
+
+def test_gap_of_a_group_that_is_everyone():
+    # every tested student is econ. disadvantaged: there is nobody to compare with
+    tables = {"assessments": _tests({"a": 3, "b": 1}),
+              "enrollment": enrollment([{"student_id": "a", "econ_disadvantaged": True},
+                                        {"student_id": "b", "econ_disadvantaged": True}])}
+    t = cell(compute(tables, GAP, Y, None), "ALL", "econ_disadvantaged", "true")
+    assert pd.isna(t["value"]) and pd.isna(t["comparison_value"])
+    assert t["note"] == "no other students tested to compare with"

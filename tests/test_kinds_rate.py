@@ -135,3 +135,21 @@ def test_teacher_retention_headcount():
     b = cell(out, "ALL", "race_ethnicity", "black")   # t1, t3 stayed: 2 of 2; white 0 of 2
     assert (b["value"], b["comparison_value"]) == (1.0, 0.0)
     assert "disability" not in set(out["group_by"])  # staff have no student groups
+
+
+@pytest.mark.parametrize("absent, enrolled, counted, chronic", [
+    (18, 180, True, True),    # exactly 10%: chronically absent (EDFacts FS195)
+    (17, 172, True, False),   # 9.88%: not
+    (17, 170, True, True),    # exactly 10% again
+    (1, 10, True, True),      # 10 days enrolled is enough to count; 1 of 10 is 10%
+    (0, 9, False, None),      # under 10 days enrolled: out of the population
+    (0, 180, True, False),
+    (180, 180, True, True),
+])
+def test_chronic_absence_rule_table(absent, enrolled, counted, chronic):
+    enr = enrollment([{"student_id": "s", "days_absent": absent, "days_enrolled": enrolled},
+                      {"student_id": "t"}])                      # t: 0 of 180, never chronic
+    d = cell(compute({"enrollment": enr}, ABSENT, Y, Options()))
+    assert d["n"] == (2 if counted else 1)
+    if counted:
+        assert d["numerator"] == (1 if chronic else 2)         # t is always not chronic

@@ -180,3 +180,14 @@ def test_no_data():
         compute({"discipline": EX_DISC}, SUSP, Y, Options())
     with pytest.raises(NoData, match="no rows for 2024-25"):
         compute(EX, SUSP, "2024-25", Options())
+
+
+def test_group_that_is_everyone_has_no_comparison():
+    enr = enrollment([{"student_id": f"s{i}", "gender": "male"} for i in range(50)])
+    disc = discipline([(Y, f"s{i}", "B1", "oss") for i in range(20)])
+    m = measure("risk_ratio", "discipline", {"event": ["oss"]}, groups=["gender"])
+    g = cell(compute({"enrollment": enr, "discipline": disc}, m, Y, Options()), "ALL",
+             "gender", "male")
+    assert pd.isna(g["value"]) and pd.isna(g["comparison_value"])
+    assert "no ratio: fewer than 10 students with an event in the comparison group" in g["note"]
+    assert "no risk to compare" in g["note"]

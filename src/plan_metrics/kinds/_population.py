@@ -75,7 +75,7 @@ def year_rows(tables, name: str, school_year: str, *, required: bool = True,
 # The memo is bounded by bytes (least recently used first out), so a long run over many years
 # keeps the memory flat.
 _MEMO: dict[tuple, tuple[list, object, int]] = {}
-MEMO_BUDGET_BYTES = 400_000_000
+MEMO_BUDGET_BYTES = 256_000_000
 
 
 def memo(frames: tuple[pd.DataFrame, ...], key: tuple, build):
