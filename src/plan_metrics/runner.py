@@ -567,7 +567,12 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
     man["notebooks_skipped"] = [d for d in engine.DOMAINS if d not in ed.domains]  # no measures
     write_edition(ed.tmp, results, status, man)
     replace_dir(ed.tmp, ed.target)
-    shutil.rmtree(ed.target.parent / ".failed" / ed.year, ignore_errors=True)
+    failed = ed.target.parent / ".failed"
+    shutil.rmtree(failed / ed.year, ignore_errors=True)  # an old failure of this year is moot
+    try:
+        failed.rmdir()
+    except OSError:
+        pass  # absent, or other years' failures remain
     return ed.target
 
 
