@@ -135,7 +135,8 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
                                "--data", "give the folder holding the district's CSV files "
                                "(make demo-data writes the demo district to data/demo)")
     wanted_years = parse_years(years)
-    refs = available_plans() if plan == "all" else [p.strip() for p in plan.split(",") if p.strip()]
+    refs = available_plans() if plan == "all" else \
+        list(dict.fromkeys(p.strip() for p in plan.split(",") if p.strip()))
     if not refs:
         raise PlanMetricsError("No plan to run", "--plan", "give a plan id, a plan YAML or 'all'")
     plans = [(ref, load_plan(ref)) for ref in refs]
@@ -266,6 +267,9 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     failure: PlanMetricsError | None = None
     bar = tqdm(total=len(all_jobs), unit="notebook", desc="plan-metrics run", disable=not progress,
                file=sys.stderr)
+    for ed in editions:
+        if ed.jobs_left == 0:  # a plan without measures: an empty edition, no notebook
+            published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir))
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
             pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels): j
