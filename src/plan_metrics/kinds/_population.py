@@ -6,10 +6,12 @@ labels and the additive quantities its formula needs (e.g. ``answered``, ``favor
 sums those quantities into the cells of section 6 (district ``ALL`` and each building, for ``all`` and
 each value of each group_by) and adds, for group rows, the same sums for *all other people of the
 same building* (``<column>_others`` = the building's ``all`` cell minus the group's cell), from which
-each kind computes its ``comparison_value``. Everything is a pandas groupby: no loop over people.
+each kind computes its ``comparison_value``. Everything is vectorized (integer codes, ``bincount``,
+pandas joins): no Python loop over people. Derived frames that many measures share (a year's
+enrollment with its labels, a survey-year's scored answers) are memoized per table object.
 
-Group labels are text: race_ethnicity and gender as coded, the yes/no groups as ``true``/``false``,
-and ``grade_band`` derived from grade (elementary K-5, middle 6-8, high 9-12). A student's groups come
+Group labels are text (categoricals): race_ethnicity and gender as coded, the yes/no groups as
+``true``/``false``, and ``grade_band`` derived from grade (elementary K-5, middle 6-8, high 9-12). A student's groups come
 from enrollment of the school year (DESIGN.md section 5: a table joins enrollment on
 (school_year, student_id)); a student enrolled in two buildings in a year takes the groups of the
 enrollment row with the most days enrolled. Staff populations use the staff member's own
@@ -288,7 +290,7 @@ def tabulate(units: pd.DataFrame, groups: Iterable[str], sums: list[str],
     """
     distinct = dict(distinct or {})
     district = units if district is None else district
-    groups = [g for g in groups if g in district.columns]
+    groups = [g for g in groups if g in district.columns and (not buildings or g in units.columns)]
     parts = []
     person_codes: dict[int, dict] = {}
     frames = [(district, None)]
