@@ -150,3 +150,13 @@ def test_student_not_enrolled_is_a_warning_not_an_error(tiny):
     w = [x for x in t.warnings if x.column == "student_id"]
     assert sum(x.count for x in w) == 3 and w[0].file == "survey_responses.csv"
     assert w[0].row == 17                                     # header + 15 rows before R14's first
+
+
+def test_years_filter_accepts_one_year_as_text_and_keeps_dtypes():
+    t = load_data(TINY, tables=["assessments"], years="2023-24")
+    a = t["assessments"]
+    # assessments.csv has 6 rows of 2023-24 (lines 2..7)
+    assert len(a) == 6 and a["level"].dtype == np.int64
+    assert a["scale_score"].isna().sum() == 1                 # S03's empty score
+    assert pd.api.types.is_string_dtype(a["student_id"])
+    assert t.years == ["2023-24"]
