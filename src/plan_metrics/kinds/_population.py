@@ -11,10 +11,10 @@ pandas joins): no Python loop over people. Derived frames that many measures sha
 enrollment with its labels, a survey-year's scored answers) are memoized per table object.
 
 Group labels are text (categoricals): race_ethnicity and gender as coded, the yes/no groups as
-``true``/``false``, and ``grade_band`` derived from grade (elementary K-5, middle 6-8, high 9-12). A student's groups come
-from enrollment of the school year (DESIGN.md section 5: a table joins enrollment on
-(school_year, student_id)); a student enrolled in two buildings in a year takes the groups of the
-enrollment row with the most days enrolled. Staff populations use the staff member's own
+``true``/``false``, and ``grade_band`` derived from grade (elementary K-5, middle 6-8, high 9-12).
+A student's groups come from enrollment of the school year (DESIGN.md section 5: a table joins
+enrollment on (school_year, student_id)); a student enrolled in two buildings in a year takes the
+groups of the enrollment row with the most days enrolled. Staff populations use the staff member's own
 race_ethnicity and gender.
 """
 

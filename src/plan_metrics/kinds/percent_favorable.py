@@ -70,8 +70,7 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
         labels = P.student_groups(tables, school_year, groups)
         if labels is not None:
             who = P.memo((resp,), ("respondent_student", school_year, spec.survey,
-                                              spec.respondent_type),
-                         lambda: _respondent_students(ans))
+                                   spec.respondent_type), lambda: _respondent_students(ans))
             labels = who.merge(labels, on="student_id", how="inner").drop(columns="student_id")
             per_bldg = P.attach_groups(per_bldg, labels, key="respondent_id")
             per_resp = P.attach_groups(per_resp, labels, key="respondent_id")
