@@ -257,3 +257,18 @@ def test_line_numbers_stay_exact_with_blank_lines_crlf_and_quoted_newlines(tmp_p
 def test_bad_years_argument_is_a_clear_error():
     with pytest.raises(PlanMetricsError, match="YYYY-YY"):
         load_data(TINY, years=["2024"])
+
+
+def test_warnings_are_printed_but_the_data_is_valid(tmp_path, capsys):
+    d = copy_tiny(tmp_path)
+    # R14 answers 3 items (lines 17..19) with a student id nobody is enrolled under
+    (d / "survey_responses.csv").write_text(
+        (TINY / "survey_responses.csv").read_text().replace("R14,student,B2,S14",
+                                                            "R14,student,B2,S99"))
+    (d / "enrolment.csv").write_text("school_year\n")       # a misspelt stray file
+    code, out = run_validate(d, capsys=capsys)
+    assert code == 0, out
+    assert "survey_responses.csv:17: column 'student_id' value 'S99': warning:" in out
+    assert "enrolment.csv: warning: this file is not a table" in out
+    assert "Rename it enrollment.csv" in out
+    assert "valid (14 tables, 4 warnings above)" in out

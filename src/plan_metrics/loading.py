@@ -227,7 +227,9 @@ def format_problems(problems: list[Problem], data_dir: Path | None = None) -> st
 
 def summary(tables: Tables) -> str:
     """A short description of valid data: tables, rows, years, buildings and students per year."""
-    lines = [f"{tables.data_dir}: valid ({len(tables)} tables)."]
+    n_warn = sum(p.count for p in tables.warnings)
+    warned = f", {n_warn:,} warning{'s' * (n_warn != 1)} above" if n_warn else ""
+    lines = [f"{tables.data_dir}: valid ({len(tables)} tables{warned})."]
     width = max((len(t) for t in contract.TABLES), default=10)
     for name in tables:
         lines.append(f"  {name:<{width}}  {len(tables[name]):>10,} rows")
