@@ -153,3 +153,12 @@ def test_chronic_absence_rule_table(absent, enrolled, counted, chronic):
     assert d["n"] == (2 if counted else 1)
     if counted:
         assert d["numerator"] == (1 if chronic else 2)         # t is always not chronic
+
+
+def test_no_days_enrolled_is_never_counted():
+    # min_days_enrolled 0 in the plan still cannot count a student with 0 days (0/0)
+    enr = enrollment([{"student_id": "z", "days_enrolled": 0, "days_absent": 0},
+                      {"student_id": "t"}])
+    m = measure("rate", "enrollment", {"condition": "not_chronically_absent",
+                                       "min_days_enrolled": 0})
+    assert cell(compute({"enrollment": enr}, m, Y, Options()))["n"] == 1

@@ -56,7 +56,7 @@ def _attendance(tables, spec, school_year, options, groups):
                              labels=groups)
 
     def rule(df: pd.DataFrame) -> pd.DataFrame:
-        df = df[df["days_enrolled"] >= spec.min_days_enrolled]
+        df = df[(df["days_enrolled"] >= spec.min_days_enrolled) & (df["days_enrolled"] > 0)]
         chronic = (df["days_absent"] / df["days_enrolled"]) >= threshold
         met = chronic if spec.condition == "chronically_absent" else ~chronic
         return df.assign(met=met.astype("int64"), one=1)
