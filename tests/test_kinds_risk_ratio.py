@@ -191,3 +191,10 @@ def test_group_that_is_everyone_has_no_comparison():
     assert pd.isna(g["value"]) and pd.isna(g["comparison_value"])
     assert "no ratio: fewer than 10 students with an event in the comparison group" in g["note"]
     assert "no risk to compare" in g["note"]
+
+
+def test_event_codes_must_belong_to_the_source():
+    from plan_metrics.errors import PlanMetricsError
+    wrong = measure("risk_ratio", "discipline", {"event": ["gifted"]})
+    with pytest.raises(PlanMetricsError, match="'gifted' is not a code of table discipline"):
+        compute(EX, wrong, Y, Options())

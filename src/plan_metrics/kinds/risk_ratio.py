@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract, stats
+from ..errors import PlanMetricsError
 from ..results import ALL
 from . import _population as P
 
@@ -40,6 +41,12 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     options = P.options_or_default(options)
     groups = list(measure.groups)
     years = [contract.shift_school_year(school_year, -k) for k in range(spec.window_years)][::-1]
+    codes = contract.DISCIPLINE_ACTION if measure.source == "discipline" else contract.PROGRAM
+    unknown = [e for e in spec.event if e not in codes]
+    if unknown:
+        raise PlanMetricsError(f"Event {', '.join(map(repr, unknown))} is not a code of table "
+                               f"{measure.source}", f"measure {measure.id}, spec.event",
+                               f"use codes of {measure.source}: {', '.join(codes)}")
 
     events = P.year_rows(tables, measure.source, school_year)  # NoData when the year is absent
     source = P.get_table(tables, measure.source)
