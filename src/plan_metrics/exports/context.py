@@ -236,6 +236,30 @@ class ExportContext:
         return h[(h["measure_id"] == measure_id) & (h["building_id"] == building_id)
                  & (h["group_by"] == ALL) & (h["group"] == ALL)].sort_values("school_year")
 
+    def per_group(self, measure: Measure) -> bool:
+        """True for a measure reported only per student group (risk ratios, gaps): no
+        all-students row of any year or building has a value, and none is hidden for privacy.
+        Its status follows one group's value, which the breakdown publishes."""
+        h = self.history
+        rows = h[(h["measure_id"] == measure.id) & (h["group_by"] == ALL)]
+        return bool(len(rows)) and not rows["value"].notna().any() \
+            and not rows["suppressed"].any()
+
+    def headline(self, measure: Measure, building: str = DISTRICT) -> tuple[str, bool]:
+        """(the value to show for all students, whether it is the status value instead).
+
+        Where the all-students cell has no value but the measure has a status value (risk
+        ratios, gaps), the status value is shown and flagged."""
+        row = self.row(measure.id, building)
+        if row is not None and not is_missing(row.get("value")) and not row.get("suppressed"):
+            return str(row.get("display")), False
+        st = self.status_row(measure.id) if building == DISTRICT else None
+        if st and not is_missing(st.get("value")) and (row is None or not row.get("suppressed")):
+            return format_value(st["value"], unit_of(measure)), True
+        if row is None:
+            return "no data", False
+        return str(row.get("display") or "no value"), False
+
     def breakdown_rows(self, measure_id: str, building_id: str = DISTRICT,
                        group_by: str | None = None) -> pd.DataFrame:
         """This year's rows of a measure for a building by one student-group column."""

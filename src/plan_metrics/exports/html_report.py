@@ -19,7 +19,7 @@ from functools import lru_cache
 import pandas as pd
 import vl_convert as vlc
 
-from .. import charts
+from .. import charts, contract
 from ..plan import Measure
 from ..results import ALL, DISTRICT
 from .context import (ExportContext, format_value, group_by_label, is_missing, status_colors,
@@ -77,8 +77,12 @@ def _table_rows(ctx: ExportContext, m: Measure) -> list[list]:
     unit = unit_of(m)
     h = ctx.history[ctx.history["measure_id"] == m.id]
     keep = (h["group_by"] == ALL) | (h["school_year"] == ctx.year)
+
     out = []
-    for r in h[keep].itertuples(index=False):
+    rows = h[keep].assign(_o=[_group_order(gb, g) for gb, g in zip(h[keep]["group_by"],
+                                                                   h[keep]["group"])])
+    for r in rows.sort_values(["building_id", "group_by", "_o", "school_year"]).itertuples(
+            index=False):
         published = not r.suppressed and not is_missing(r.value)
         ci = ""
         if published and not is_missing(r.ci_low) and not is_missing(r.ci_high):
@@ -89,13 +93,21 @@ def _table_rows(ctx: ExportContext, m: Measure) -> list[list]:
     return out
 
 
+def _group_order(group_by: str, group: str) -> int:
+    """The contract's order of a group's codes (the order the breakdown chart draws them)."""
+    codes = {"race_ethnicity": contract.RACE_ETHNICITY, "gender": contract.GENDER,
+             "grade_band": tuple(contract.GRADE_BANDS)}.get(str(group_by), ("true", "false"))
+    g = str(group).lower()
+    return codes.index(g) if g in codes else len(codes)
+
+
 def _measure_payload(ctx: ExportContext, m: Measure, datasets: dict) -> dict:
     history = ctx.history[(ctx.history["measure_id"] == m.id) & (ctx.history["group_by"] == ALL)]
     st = ctx.status_row(m.id)
     trend = charts.trend_chart(history, m, st, select={"building": DISTRICT, "year": ctx.year})
     this_year = ctx.results[ctx.results["measure_id"] == m.id]
     group_bys = [g for g in m.groups if g in set(this_year["group_by"])]
-    payload = {"id": m.id, "groups": group_bys,
+    payload = {"id": m.id, "groups": group_bys, "perGroup": ctx.per_group(m),
                "trend": _hoist_datasets(trend.to_dict(validate=False), datasets),
                "trendAlt": charts.alt_text(trend), "rows": _table_rows(ctx, m)}
     if group_bys:
@@ -179,8 +191,7 @@ def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
     st = ctx.status_row(m.id) or {}
     word = st.get("status") or "not enough data"
     rule = "" if is_missing(st.get("rule_text")) else str(st.get("rule_text"))
-    row = ctx.row(m.id)
-    value = "no data" if row is None else str(row.get("display") or "no value")
+    value, _ = ctx.headline(m)
     goal = ctx.plan.goal_of(m.id)
     gid = goal.id if goal else "_plan"
     return f"""<article class="measure" id="m-{e(m.id)}" data-measure="{e(m.id)}" data-goal="{e(gid)}">
@@ -189,7 +200,8 @@ def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
 <p class="status"><span class="pill" style="background:{colors.get(word, '#767676')}">{e(word)}</span>
 <span class="value"><span class="where">District</span>, all students, {e(ctx.year)}: <strong class="v">{e(value)}</strong></span></p>
 <p class="rule">{e(rule)}</p>
-<div class="pair">
+<p class="pergroup" hidden>Reported for each student group, not for all students together: see the breakdown below. The status follows the group the rule names.</p>
+<div class="pair tr">
 <figure class="chart"><figcaption>Trend, all students</figcaption><div class="vis trend" role="img" aria-label="{e(m.title)}: trend chart; the table beside it lists the same values"></div></figure>
 <table class="data trend-table"><caption>Trend values</caption><thead><tr><th scope="col">Year</th><th scope="col">Value</th><th scope="col">95% interval</th></tr></thead><tbody></tbody></table>
 </div>
@@ -258,8 +270,10 @@ function update(){
     const trend = here.filter(r => r[1] === 'all').sort((a, b) => a[3] < b[3] ? -1 : 1);
     fill(art.querySelector('.trend-table tbody'), trend.map(r => [r[3], r[4], r[5]]));
     const now = trend.filter(r => r[3] === DATA.year)[0];
-    art.querySelector('.v').textContent = now ? now[4] : 'no data';
+    if (!m.perGroup || s.building !== 'ALL') art.querySelector('.v').textContent = now ? now[4] : 'no data';
     art.querySelector('.where').textContent = DATA.buildings[s.building] || s.building;
+    art.querySelector('.pair.tr').hidden = m.perGroup;
+    art.querySelector('.pergroup').hidden = !m.perGroup;
     const has = m.breakdown && m.groups.indexOf(s.group) >= 0;
     art.querySelectorAll('.pair.bd').forEach(el => { el.hidden = !has; });
     art.querySelector('.nobd').hidden = has || !m.breakdown;

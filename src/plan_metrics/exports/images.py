@@ -38,6 +38,7 @@ class ChartExport:
     building: str
     group_by: str | None
     hidden: list[str]         # groups (breakdown) or years (trend) not shown
+    subject: str = "all students"   # whose values the chart shows
 
     def file_stem(self, ctx: ExportContext) -> str:
         """e.g. clayton_2024-25_G1.2-suspension-rr_trend (building / group when not the default)."""
@@ -126,14 +127,15 @@ def trend_export(ctx: ExportContext, measure: Measure, building: str = DISTRICT)
     rows = ctx.trend_rows(measure.id, building)
     status = ctx.status_row(measure.id) if building == DISTRICT else None
     place = _place(ctx, building)
+    who = "all students"
     chart = charts.trend_chart(rows, measure, status, place=place)
-    hidden = sorted(set(rows.loc[rows["suppressed"].astype(bool) | rows["value"].isna(),
-                                 "school_year"]))
+    hidden = sorted(set(rows.loc[rows["suppressed"].astype(bool), "school_year"]))
     note = f"Years not shown: {', '.join(hidden)}." if hidden else None
-    title = f"{measure.title}: {place}, all students"
+    title = f"{measure.title}: {place}, {who}"
     spec = decorate(chart, title=title, subtitle=ctx.outcome_text(measure),
                     footer=footer_lines(ctx, note))
-    return ChartExport(measure, "trend", spec, charts.alt_text(chart), building, None, hidden)
+    return ChartExport(measure, "trend", spec, charts.alt_text(chart), building, None, hidden,
+                       who)
 
 
 def breakdown_export(ctx: ExportContext, measure: Measure, building: str = DISTRICT,
@@ -164,8 +166,11 @@ def breakdown_export(ctx: ExportContext, measure: Measure, building: str = DISTR
 
 def measure_exports(ctx: ExportContext, measure: Measure, building: str = DISTRICT,
                     group_by: str | None = None) -> list[ChartExport]:
-    """Every chart of a measure on the board: the trend, and the breakdown where there is one."""
-    out = [trend_export(ctx, measure, building)]
+    """Every chart of a measure on the board: the trend, and the breakdown where there is one.
+
+    A measure reported only per group (ctx.per_group: risk ratios, gaps) has no all-students
+    trend to draw; it gets its breakdown only."""
+    out = [] if ctx.per_group(measure) else [trend_export(ctx, measure, building)]
     b = breakdown_export(ctx, measure, building, group_by)
     if b is not None:
         out.append(b)

@@ -132,7 +132,7 @@ def _slide_chart(ctx: ExportContext, ce: ChartExport, title: str) -> ChartExport
         base["params"] = base["params"] + inner.pop("params")
     spec = decorate({**base, **inner}, title=title, subtitle=None, footer=note)
     return ChartExport(ce.measure, ce.view, spec, ce.alt_text, ce.building, ce.group_by,
-                       ce.hidden)
+                       ce.hidden, ce.subject)
 
 
 def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
@@ -149,7 +149,7 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
     top = Inches(1.4)
     left = MARGIN
     if word:
-        pill = s.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, left, top, Inches(2.3),
+        pill = s.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, left, top, Inches(2.6),
                                   Inches(0.55))
         pill.fill.solid()
         pill.fill.fore_color.rgb = RGBColor.from_string(
@@ -159,28 +159,40 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
         tf.text = word.upper() if word else ""
         para = tf.paragraphs[0]
         para.alignment = PP_ALIGN.CENTER
-        para.runs[0].font.size, para.runs[0].font.bold = Pt(16), True
+        para.runs[0].font.size, para.runs[0].font.bold = Pt(15), True
         para.runs[0].font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
         pill.name = f"Status: {word}"
-        left = MARGIN + Inches(2.5)
-    value_text = _display(row)
+        left = MARGIN + Inches(2.8)
+    value_text, from_status = ctx.headline(m, building)
     delta, prev = ctx.change_from_last_year(m.id, building)
-    change = f"{format_change(delta, unit)} since {prev}" if delta is not None else \
-        ("change since last year not available" if prev else "first published year")
+    if ctx.per_group(m):
+        change = "reported per student group"
+    elif delta is not None:
+        change = f"{format_change(delta, unit)} since {prev}"
+    else:
+        change = "change since last year not available" if prev else "first published year"
     where = "District" if building == DISTRICT else ctx.building_name(building)
     _text(s, left, top - Inches(0.08), Inches(6.5), Inches(0.7),
-          [f"{where}, all students, {ctx.year}: {value_text}"], 22, True, DARK,
+          [f"{where}, {'status value' if from_status else 'all students'}, {ctx.year}: "
+           f"{value_text}"], 22, True, DARK,
           anchor=MSO_ANCHOR.MIDDLE)
     _text(s, left + Inches(6.6), top - Inches(0.02), SLIDE_W - left - Inches(6.6) - MARGIN,
           Inches(0.6), change, 14, False, GREY, anchor=MSO_ANCHOR.MIDDLE)
     rule = (st or {}).get("rule_text")
     if not is_missing(rule) and rule:
-        _text(s, MARGIN, Inches(2.0), width, Inches(0.45), f"Why: {rule}", 13, False, DARK)
+        _text(s, MARGIN, Inches(2.0), width, Inches(0.55), f"Why: {rule}", 12, False, DARK)
 
-    trend = _slide_chart(ctx, trend_export(ctx, m, building), "Trend, all students")
+    trend = None if ctx.per_group(m) else \
+        _slide_chart(ctx, trend_export(ctx, m, building), "Trend, all students")
     bd = breakdown_export(ctx, m, building, group_by)
-    chart_top, chart_h = Inches(2.5), Inches(4.15)
-    if bd is not None:
+    chart_top, chart_h = Inches(2.62), Inches(4.05)
+    if trend is None and bd is not None:   # per-group measure: the breakdown is the picture
+        bd = _slide_chart(ctx, bd, f"By {group_by_label(bd.group_by).lower()}, {ctx.year}")
+        _picture(s, bd, MARGIN, chart_top, width, chart_h)
+    elif trend is None:
+        _text(s, MARGIN, chart_top, width, Inches(0.6), "No chart: this measure is reported "
+              "for each student group and has no published group this year.", 14, False, GREY)
+    elif bd is not None:
         bd = _slide_chart(ctx, bd, f"By {group_by_label(bd.group_by).lower()}, {ctx.year}")
         half = (width - Inches(0.3)) // 2
         _picture(s, trend, MARGIN, chart_top, half, chart_h)
@@ -209,12 +221,6 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
-def _display(row: dict | None) -> str:
-    if row is None:
-        return "no data"
-    return str(row.get("display") or "no value")
-
-
 def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None,
                   row: dict | None, bd: ChartExport | None) -> str:
     """The numbers behind the slide, for the presenter (published cells only)."""
@@ -235,6 +241,8 @@ def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None
         if not is_missing(row.get("n")):
             line += f", n = {int(row['n'])}"
         lines.append(line + ".")
+        if not is_missing(row.get("note")) and row.get("note"):
+            lines.append(f"Note: {row['note']}.")
     if st:
         if not is_missing(st.get("baseline_value")):
             lines.append(f"Baseline {st.get('baseline_year')}: "

@@ -84,8 +84,9 @@ def build_workbook(ctx: ExportContext, building: str | None = None,
     status = ctx.status[ctx.status["measure_id"].isin(ids)]
     order = {m: i for i, m in enumerate(ids)}
     status = status.assign(_o=status["measure_id"].map(order)).sort_values("_o")
-    for _, s in status.iterrows():
-        m = ctx.plan.measure(s["measure_id"])
+    measure_of = {m.id: m for m in ctx.plan.measures()}
+    for row_no, (_, s) in enumerate(status.iterrows(), start=2):
+        m = measure_of[s["measure_id"]]
         unit = unit_of(m)
         g = ctx.plan.goal_of(m.id)
         row = [g.id if g else "", (g.title or "") if g else "", ctx.outcome_text(m), m.id, m.title,
@@ -93,7 +94,7 @@ def build_workbook(ctx: ExportContext, building: str | None = None,
         st.append(row + [_num(s["value"]), _txt(s["baseline_year"]), _num(s["baseline_value"]),
                          _txt(s["target_year"]), _num(s["target_value"]),
                          _num(s["expected_value"]), unit])
-        _format_numbers(st, st.max_row, [9, 11, 13, 14], unit)
+        _format_numbers(st, row_no, [9, 11, 13, 14], unit)
     _finish(st, STATUS_COLUMNS)
 
     rs = wb.create_sheet("Results")
@@ -105,11 +106,11 @@ def build_workbook(ctx: ExportContext, building: str | None = None,
         res = res[res["group_by"].isin([ALL, group_by])]
     res = res.assign(_o=res["measure_id"].map(order)).sort_values(
         ["_o", "building_id", "group_by", "group"], key=_district_first)
-    for _, r in res.iterrows():
-        m = ctx.plan.measure(r["measure_id"])
-        unit = unit_of(m)
-        g = ctx.plan.goal_of(m.id)
-        head = [g.id if g else "", (g.title or "") if g else "", ctx.outcome_text(m), m.id,
+    words = {m.id: (unit_of(m), ctx.plan.goal_of(m.id), ctx.outcome_text(m)) for m in measures}
+    for row_no, r in enumerate(res.to_dict("records"), start=2):
+        m = measure_of[r["measure_id"]]
+        unit, g, outcome = words[m.id]
+        head = [g.id if g else "", (g.title or "") if g else "", outcome, m.id,
                 m.title, r["school_year"], r["building_id"], ctx.building_name(r["building_id"]),
                 group_by_label(r["group_by"]), group_label(r["group"])]
         display = _txt(r["display"])
@@ -125,7 +126,7 @@ def build_workbook(ctx: ExportContext, building: str | None = None,
                     _num(r["denominator"]), _int(r["n"]), _num(r["ci_low"]), _num(r["ci_high"]),
                     _num(r["comparison_value"]), "No"]
         rs.append(head + nums + [_txt(r["note"])])
-        _format_numbers(rs, rs.max_row, [11, 17, 18, 19], unit)
+        _format_numbers(rs, row_no, [11, 17, 18, 19], unit)
     _finish(rs, RESULT_COLUMNS)
     return wb
 
@@ -198,7 +199,7 @@ def _finish(ws, columns) -> None:
     for i, (_, width, _) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{ws.max_row}"
 
 
 def _format_numbers(ws, row: int, cols: list[int], unit: str) -> None:
