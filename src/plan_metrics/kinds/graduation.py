@@ -21,7 +21,8 @@ REMOVED = ("transferred_out", "deceased", "other_removal")
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """The 4-year ACGR of the cohort expected to graduate in ``school_year``."""
+    """The 4-year adjusted cohort graduation rate (34 CFR 200.19) of the cohort expected to
+    graduate in ``school_year``."""
     groups = list(measure.groups)
     cohort = P.year_rows(tables, "graduation_cohort", school_year)
     outcome = cohort["outcome"].astype(str)

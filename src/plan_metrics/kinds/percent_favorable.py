@@ -28,7 +28,7 @@ from . import _population as P
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """Percent favorable of a survey topic or item for one school year (see module docstring)."""
+    """Percent favorable (Panorama Education) of a survey topic or item for one school year."""
     spec = measure.spec
     resp = P.get_table(tables, "survey_responses")
     items = P.get_table(tables, "survey_items")

@@ -32,7 +32,8 @@ MPI_POINTS = {1: 1, 2: 3, 3: 4, 4: 5}
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """Percent proficient, MPI or proficiency gap for one test, subject and year."""
+    """Percent proficient (MAP / Milestones levels), the MAP Performance Index or the
+    proficiency gap, for one test, subject and year."""
     spec = measure.spec
     groups = list(measure.groups)
     tests = P.year_rows(tables, "assessments", school_year)

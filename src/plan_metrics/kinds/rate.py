@@ -30,7 +30,8 @@ from . import _population as P
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """The rate of ``measure.spec.condition`` for one school year (see module docstring)."""
+    """The rate of ``measure.spec.condition`` for one school year (chronic absence after EDFacts
+    FS195)."""
     spec = measure.spec
     options = P.options_or_default(options)
     groups = list(measure.groups)

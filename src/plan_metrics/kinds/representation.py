@@ -23,7 +23,8 @@ from . import _population as P
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """The staff-minus-students representation gap of one school year, per building and district."""
+    """The teacher diversity gap (Center for American Progress): staff share minus student share
+    in points, for one school year, per building and district."""
     spec = measure.spec
     staff = P.year_rows(tables, "staff", school_year)
     staff = staff[staff["role"].astype(str) == spec.role]

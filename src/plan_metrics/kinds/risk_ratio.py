@@ -36,7 +36,8 @@ from . import _population as P
 
 
 def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
-    """Risk ratios of each student group for one school year (pooled over the window)."""
+    """Risk ratios (34 CFR 300.647) of each student group for one school year, pooled over the
+    window."""
     spec = measure.spec
     options = P.options_or_default(options)
     groups = list(measure.groups)
