@@ -116,8 +116,9 @@ def no_data_row(reason: str) -> pd.DataFrame:
 
 
 def measure_rows(measure: Measure, tables: Mapping[str, pd.DataFrame], school_year: str,
-                 options: Options) -> pd.DataFrame:
-    """One measure's published rows for a year: the kind's rows, suppressed, with display text.
+                 options: Options, display: bool = True) -> pd.DataFrame:
+    """One measure's published rows for a year: the kind's rows, suppressed, with display text
+    (unless ``display`` is false: the status needs only the numbers).
 
     A kind raising ``kinds.NoData`` (or returning no rows) gives the single 'no data' row.
     """
@@ -135,7 +136,8 @@ def measure_rows(measure: Measure, tables: Mapping[str, pd.DataFrame], school_ye
     if rows is None or len(rows) == 0:
         return no_data_row(f"no rows for {school_year}")
     rows = privacy.apply(rows, options.min_n)
-    rows["display"] = privacy.display(rows, privacy.unit_of(measure), options.min_n)
+    if display:
+        rows["display"] = privacy.display(rows, privacy.unit_of(measure), options.min_n)
     return rows
 
 
@@ -179,7 +181,7 @@ def _district_rows(measure: Measure, tables, school_year: str, options: Options,
     cache = entry[1]
     if key not in cache:
         m = measure if with_groups else measure.model_copy(update={"groups": []})
-        rows = measure_rows(m, tables, school_year, options)
+        rows = measure_rows(m, tables, school_year, options, display=False)
         cache[key] = _district_of(rows, school_year)
     return cache[key]
 
