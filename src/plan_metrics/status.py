@@ -207,6 +207,8 @@ def _compute(measure: Measure, history: list[dict], school_year: str, plan_id: s
     if cur is None or (pd.isna(cur.get("n")) and pd.isna(cur.get("value"))
                        and not cur.get("suppressed", False)):
         reason = cur.get("note") if cur is not None else None
+        if isinstance(reason, str):  # the no-data row's note: "no data: <reason>"
+            reason = reason.removeprefix(texts.fill("notes.no_data", reason=""))
         return not_enough("no_data", reason=f" ({reason})" if isinstance(reason, str) and reason
                           else "")
     if cur.get("suppressed", False):
