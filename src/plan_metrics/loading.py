@@ -301,7 +301,8 @@ class _File:
     path: Path
     header: list[str]
     raw: pd.DataFrame | None = None          # every column categorical (dictionary-encoded)
-    irregular: bool = False                  # blank lines, quotes or bad rows: lines need a scan
+    quoted: bool = False                     # has double quotes (a value may span lines)
+    irregular: bool | None = None            # blank lines, quotes, bad rows: lines need a scan
     bad_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, n values)
     bad_count: int = 0                       # rows pyarrow skipped (wrong number of values)
     _line_map: np.ndarray | None = None
@@ -309,11 +310,23 @@ class _File:
     def lines(self, idx) -> np.ndarray:
         """CSV line numbers (header = 1) of 0-based data row indices."""
         idx = np.asarray(idx, dtype=np.int64)
+        if self.irregular is None:                # first problem in this file: look at it once
+            self.irregular = self.quoted or self._has_blank_lines()
         if not self.irregular:
             return idx + 2
         if self._line_map is None:
             self._scan()
         return self._line_map[idx]
+
+    def _has_blank_lines(self) -> bool:
+        tail = b""
+        with open(self.path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                edge = tail + chunk[:2]               # a blank line across the chunk boundary
+                if any(x in chunk or x in edge for x in (b"\n\n", b"\n\r\n")):
+                    return True
+                tail = chunk[-2:]
+        return False
 
     def _scan(self) -> None:
         # The slow, exact path (only when a problem must be located in an irregular file):
@@ -437,21 +450,14 @@ class _Validator:
             return None
         spec = contract.TABLES[table]["columns"]
         digest = hashlib.sha256()
-        irregular = False
-        prev_tail = b""
+        quoted = False
         first = b""
-        size = 0
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 22):
                 digest.update(chunk)
-                size += len(chunk)
                 if not first:
                     first = chunk
-                if not irregular:
-                    edge = prev_tail + chunk[:2]     # a blank line across the chunk boundary
-                    irregular = any(x in chunk or x in edge for x in (b"\n\n", b"\n\r\n")) \
-                        or b'"' in chunk
-                    prev_tail = chunk[-2:]
+                quoted = quoted or b'"' in chunk
         self.hashes[name] = digest.hexdigest()
         text_start = first.decode("utf-8-sig", errors="replace")
         if not text_start.strip():
@@ -462,7 +468,7 @@ class _Validator:
             return None
         header_line = text_start.splitlines()[0]
         header = [h.strip() for h in next(csv.reader([header_line]))]
-        f = _File(table, name, path, header, irregular=irregular)
+        f = _File(table, name, path, header, quoted=quoted)
         if not self.check_header(f, spec):
             self.failed.add(table)
             return None
@@ -518,7 +524,7 @@ class _Validator:
 
         table = pacsv.read_csv(
             source,
-            parse_options=pacsv.ParseOptions(newlines_in_values=f.irregular,
+            parse_options=pacsv.ParseOptions(newlines_in_values=f.quoted,
                                              invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: _DICT for c in f.header},
@@ -709,8 +715,10 @@ class _Validator:
         if not all(k in cols for k in key) or len(f.raw) == 0:
             return
         combined = _combine([cols[k].codes for k in key])
-        if len(np.unique(combined)) == len(combined):   # the usual case: a sort, no hashing
+        ordered = np.sort(combined)       # (np.unique hashes, and is far slower on millions)
+        if not (ordered[1:] == ordered[:-1]).any():
             return
+        del ordered
         dup = pd.Series(combined).duplicated(keep="first").to_numpy()
         first_of = pd.Series(np.arange(len(combined))).groupby(combined).transform("first")
         first_lines = f.lines(first_of.to_numpy())
