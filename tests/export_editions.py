@@ -62,11 +62,19 @@ def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
             unit = unit_of(m)
             for b in ["ALL", "B1", "B2"]:
                 bshift = shift + BUILDING_SHIFT[b]
-                rows.append(_row(plan_id, m, year, b, "all", "all", 216, 166, unit, bshift))
-                if b == "ALL":
-                    district = rows[-1]
+                all_row = _row(plan_id, m, year, b, "all", "all", 216, 166, unit, bshift)
+                if m.kind == "risk_ratio":
+                    all_row = {k: v for k, v in all_row.items() if k in (
+                        "plan_id", "measure_id", "school_year", "building_id", "group_by",
+                        "group", "n", "suppressed")}
+                    all_row.update(display="—", note="the ratio is reported for each group")
+                rows.append(all_row)
                 for group_by, g, n, num in GROUPS:
                     rows.append(_row(plan_id, m, year, b, group_by, g, n, num, unit, bshift))
+                    if b == "ALL" and (g == "black" if m.kind == "risk_ratio" else False):
+                        district = rows[-1]
+                if b == "ALL" and m.kind != "risk_ratio":
+                    district = all_row
             status.append({"plan_id": plan_id, "measure_id": m.id, "school_year": year,
                            "value": district["value"], "baseline_year": YEARS[0],
                            "baseline_value": None,

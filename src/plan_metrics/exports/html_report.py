@@ -214,6 +214,7 @@ def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
 
 
 _CSS = """
+[hidden]{display:none !important}
 body{font-family:Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
 header,main,footer{max-width:1100px;margin:0 auto;padding:0 16px}
 header{padding-top:12px}h1{color:#1F3B57;margin:.4em 0 .1em}.sub{margin:.2em 0;color:#444}
