@@ -33,18 +33,32 @@ VALUE_COLOR = "#0072B2"     # blue: the measure's values
 TARGET_COLOR = "#000000"    # black, dashed: the target
 ALL_COLOR = "#D55E00"       # vermillion: the all-students reference rule
 
-#: Status word -> colour (Okabe-Ito hues, darkened where white text must sit on them).
-#: Good = bluish green, on its way = blue, partway = orange, bad = vermillion, unknown = grey.
+#: Status word -> colour, Okabe-Ito hues (good = bluish green, on its way = blue, partway = orange,
+#: bad = vermillion, unclear = greys). The word is always written on it too (``status_text_color``).
 STATUS_COLORS: dict[str, str] = {
-    "met": "#007A5E",              # bluish green (Okabe-Ito #009E73, darkened for contrast)
-    "on track": "#0072B2",         # blue
-    "progressing": "#B36B00",      # orange (Okabe-Ito #E69F00, darkened)
-    "off track": "#B34700",        # vermillion (Okabe-Ito #D55E00, darkened)
-    "improving": "#007A5E",
-    "no clear change": "#5F5F5F",  # grey
-    "declining": "#B34700",
-    "not enough data": "#767676",
+    "met": "#009E73",
+    "on track": "#0072B2",
+    "progressing": "#E69F00",
+    "off track": "#D55E00",
+    "improving": "#009E73",
+    "no clear change": "#BBBBBB",
+    "declining": "#D55E00",
+    "not enough data": "#E4E4E4",
 }
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2.1 relative luminance of a '#rrggbb' colour."""
+    c = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def status_text_color(status: str) -> str:
+    """Black or white, whichever contrasts more with the status colour (WCAG contrast ratio)."""
+    lum = relative_luminance(STATUS_COLORS.get(status, "#BBBBBB"))
+    return "#FFFFFF" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) else "#000000"
+
 
 #: Board-facing names of the student-group columns and their values.
 GROUP_BY_LABELS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from ..charts import STATUS_COLORS
+from ..charts import STATUS_COLORS, status_text_color
 
 CSS = """<style>
 .pm-board { font-family: Helvetica, Arial, sans-serif; color: #222; max-width: 1200px; }
@@ -20,7 +20,7 @@ CSS = """<style>
 .pm-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0; }
 .pm-outcome { color: #444; margin: 0; font-size: 14px; }
 .pm-value-text { font-size: 24px; font-weight: bold; }
-.pm-badge { display: inline-block; color: #fff; border-radius: 12px; padding: 1px 10px;
+.pm-badge { display: inline-block; border-radius: 12px; padding: 1px 10px;
             font-weight: bold; font-size: 13px; white-space: nowrap; }
 .pm-table { border-collapse: collapse; font-size: 13px; margin: 4px 0; }
 .pm-table th, .pm-table td { border: 1px solid #d0d7de; padding: 2px 8px; text-align: left; }
@@ -33,8 +33,9 @@ CSS = """<style>
 
 def badge(status: str) -> str:
     """A status as a coloured badge that says its word (never colour alone)."""
-    color = STATUS_COLORS.get(status, "#767676")
-    return (f'<span class="pm-badge" style="background:{color}" data-status="{html.escape(status)}">'
+    color = STATUS_COLORS.get(status, "#BBBBBB")
+    return (f'<span class="pm-badge" style="background:{color};color:{status_text_color(status)}" '
+            f'data-status="{html.escape(status)}">'
             f'{html.escape(status)}</span>')
 
 

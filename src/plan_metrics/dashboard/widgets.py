@@ -25,27 +25,33 @@ CHART_JS_ENV = "PLAN_METRICS_CHART_JS"
 EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
 
 
-def bundle_name() -> str:
+#: A fixed name: the template preloads it (<link rel="modulepreload">) while Voila's own scripts load.
+BUNDLE_NAME = "jupyterchart.js"
+
+
+def bundle_version() -> str:
     from altair.utils._importers import vl_version_for_vl_convert
-    return f"jupyterchart-altair{alt.__version__}-vl{vl_version_for_vl_convert()}.js"
+    return f"altair {alt.__version__}, vega-lite {vl_version_for_vl_convert()}"
 
 
 def ensure_bundle() -> Path:
     """Write the offline JupyterChart module (vega, vega-lite, vega-embed) into the template's static
-    folder once per Altair version; return its path."""
-    path = VENDOR_DIR / bundle_name()
-    if not path.exists():
+    folder, again whenever the Altair or Vega-Lite version changes; return its path."""
+    path = VENDOR_DIR / BUNDLE_NAME
+    stamp = VENDOR_DIR / "jupyterchart.version"
+    if not path.exists() or not stamp.exists() or stamp.read_text() != bundle_version():
         alt.JupyterChart.enable_offline()
         VENDOR_DIR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(str(alt.JupyterChart._esm), encoding="utf-8")
         tmp.replace(path)
+        stamp.write_text(bundle_version())
     return path
 
 
 def bundle_url_path() -> str:
     """The bundle's URL below Voila's base URL."""
-    return f"voila/templates/{TEMPLATE_NAME}/static/vendor/{bundle_name()}"
+    return f"voila/templates/{TEMPLATE_NAME}/static/vendor/{BUNDLE_NAME}"
 
 
 _LIGHT_ESM = """
