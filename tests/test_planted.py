@@ -94,3 +94,39 @@ def test_time_of_one_year_of_the_clayton_plan(district):
           f"total {t2 - t0:.2f} s")
     assert len(status) == len(plan.measures())
     assert set(status["status"]) - {"not enough data"}, "every status is 'not enough data'"
+
+
+def test_no_hidden_cell_is_derivable_in_the_demo_district(district):
+    """Every family of cells that adds up exactly (groups of one group_by to their building's all
+    row; buildings to the district row) holds 0 or >= 2 hidden cells, so none can be recovered by
+    subtraction; the true counts come from the same year computed with min_n = 1."""
+    tables, _ = district
+    year, ids = "2023-24", ["G1.1-belonging", "G1.2-suspension-rate", "G2.2-ela-proficient",
+                            "G1.2-suspension-rr", "G3.4-service-hours"]
+    shown = engine.compute_measures("clayton", tables, year, Options(min_n=10), measure_ids=ids)
+    truth = engine.compute_measures("clayton", tables, year, Options(min_n=1), measure_ids=ids)
+    assert (shown.loc[~shown["suppressed"], "n"].dropna() >= 10).all()
+    key = ["measure_id", "building_id", "group_by", "group"]
+    both = truth[key + ["n"]].merge(shown[key + ["suppressed"]], on=key)
+    both = both[both["n"].notna()]
+    checked = hidden_families = 0
+    for mid, rows in both.groupby("measure_id"):
+        cell = {(b, gb, g): (n, s) for b, gb, g, n, s in
+                zip(rows["building_id"], rows["group_by"], rows["group"], rows["n"],
+                    rows["suppressed"])}
+        fams = []
+        for (b, gb), part in rows[rows["group_by"] != "all"].groupby(["building_id", "group_by"]):
+            fams.append(((b, "all", "all"), list(zip(part["building_id"], part["group_by"],
+                                                      part["group"]))))
+        for (gb, g), part in rows[rows["building_id"] != "ALL"].groupby(["group_by", "group"]):
+            fams.append((("ALL", gb, g), list(zip(part["building_id"], part["group_by"],
+                                                   part["group"]))))
+        for total, parts in fams:
+            if total not in cell or sum(cell[p][0] for p in parts) != cell[total][0]:
+                continue  # not exactly additive (e.g. people without a group label)
+            hidden = sum(cell[k][1] for k in [total, *parts])
+            checked += 1
+            hidden_families += hidden > 0
+            assert hidden != 1, (mid, total, parts)
+    print(f"\nexactly additive families checked: {checked}, with hidden cells: {hidden_families}")
+    assert checked and hidden_families
