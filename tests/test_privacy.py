@@ -1,6 +1,5 @@
 """privacy: primary and complementary suppression worked by hand, display texts, property tests."""
 
-import math
 
 import numpy as np
 import pandas as pd
