@@ -275,7 +275,7 @@ def _show(value: str, limit: int = 60) -> str:
 def _summary_error(data_dir: Path, errors: list[Problem], problems: list[Problem]):
     n = sum(p.count for p in errors)
     files = sorted({p.file for p in errors})
-    first = "; ".join(str(p) for p in errors[:3])
+    first = "; ".join(p.text(hint=False).rstrip(".") for p in errors[:3])
     more = f" (and {n - sum(p.count for p in errors[:3])} more)" if len(errors) > 3 else ""
     return PlanMetricsError(
         f"The data has {n} problem{'s' * (n != 1)} in {len(files)} file{'s' * (len(files) != 1)} "
@@ -840,8 +840,7 @@ class _Validator:
             else resp.typed
         limit = pair_scale[pair_codes]
         bad = ~resp.missing & ((rv < 1) | (rv > limit))
-        self.rows(f, "response", bad, lambda v: f"response {v} is out of the item's scale" if v
-                  is not None else "response out of the item's scale",
+        self.rows(f, "response", bad, "response out of the item's scale",
                   "a response is 1 to the item's scale_points (survey_items.csv), or empty for a "
                   "skipped item")
 
