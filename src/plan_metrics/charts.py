@@ -405,3 +405,63 @@ def alt_text(chart: alt.TopLevelMixin) -> str:
     """The text alternative a builder of this module wrote into the chart (its description)."""
     desc = getattr(chart, "description", alt.Undefined)
     return "" if desc is alt.Undefined else str(desc)
+
+
+# ---- equity review and action plan ---------------------------------------------------------
+
+def disparity_trend_chart(rows: pd.DataFrame | list[dict], measure: Measure, characteristic: str,
+                          high: float | None = None, low: float | None = None) -> alt.LayerChart:
+    """Each group's disparity (risk ratio, or gap in points) by school year for one measure and one
+    student characteristic, with the review's thresholds as dashed rules.
+
+    ``rows``: records or a frame with school_year, group, disparity, display (see
+    dashboard.equity.disparities). Groups without a disparity in a year are omitted that year.
+    """
+    recs = rows if isinstance(rows, list) else rows.to_dict("records")
+    recs = [{"school_year": str(r["school_year"]), "label": group_label(characteristic, r["group"]),
+             "disparity": _num(r["disparity"]), "display": str(r["display"])}
+            for r in recs if _num(r["disparity"]) is not None]
+    ratio = measure_unit(measure) == "ratio"
+    title = "Risk ratio (group vs all others)" if ratio else "Gap (percentage points)"
+    x = alt.X("school_year:O", title="School year", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("disparity:Q", title=title,
+              scale=alt.Scale(type="log") if ratio else alt.Scale(zero=True))
+    color = alt.Color("label:N", title=GROUP_BY_LABELS.get(characteristic, characteristic),
+                      scale=alt.Scale(range=OKABE_ITO))
+    base = alt.Chart(alt.Data(values=recs))
+    layers = [base.mark_line(point=alt.OverlayMarkDef(filled=True, size=60)).encode(
+        x=x, y=y, color=color, tooltip=[alt.Tooltip("label:N", title="Group"),
+                                        alt.Tooltip("school_year:O", title="Year"),
+                                        alt.Tooltip("display:N", title="Value")])]
+    for t in (high, low):
+        if t is not None:
+            layers.append(alt.Chart(alt.Data(values=[{"t": t}])).mark_rule(
+                color=TARGET_COLOR, strokeDash=[5, 4]).encode(y="t:Q"))
+    desc = (f"Line chart of {measure.title} by {GROUP_BY_LABELS.get(characteristic, characteristic).lower()}: "
+            + "; ".join(f"{r['label']} {r['school_year']} {r['display']}" for r in recs) + "."
+            + (f" Flag thresholds: {', '.join(str(t) for t in (high, low) if t is not None)}."
+               if high is not None or low is not None else ""))
+    return alt.layer(*layers).properties(width=CHART_WIDTH + 120, height=CHART_HEIGHT,
+                                         description=desc)
+
+
+def completion_chart(rows: pd.DataFrame | list[dict]) -> alt.LayerChart:
+    """Horizontal bars of action-step completion (share complete) per goal or objective; suppressed
+    rows get no bar, their display text instead. ``rows``: records with label, value, display."""
+    recs = rows if isinstance(rows, list) else rows.to_dict("records")
+    recs = [{"label": str(r["label"]), "value": _num(r["value"]), "display": str(r["display"]),
+             "order": i} for i, r in enumerate(recs)]
+    x_scale = alt.Scale(domain=[0, 1])
+    y = alt.Y("label:N", title=None, sort=alt.EncodingSortField("order", op="min"),
+              axis=alt.Axis(labelLimit=260))
+    base = alt.Chart(alt.Data(values=recs))
+    bars = base.transform_filter("datum.value != null").mark_bar(color=VALUE_COLOR).encode(
+        x=alt.X("value:Q", title="Action steps complete", scale=x_scale,
+                axis=alt.Axis(format=".0%")), y=y,
+        tooltip=[alt.Tooltip("label:N", title="Part"), alt.Tooltip("display:N", title="Complete")])
+    labels = base.transform_calculate(pos="datum.value != null ? datum.value : 0").mark_text(
+        align="left", dx=4).encode(x=alt.X("pos:Q", scale=x_scale), y=y, text="display:N")
+    desc = "Bar chart of action steps complete: " + "; ".join(
+        f"{r['label']} {r['display']}" for r in recs) + "."
+    return alt.layer(bars, labels).properties(width=CHART_WIDTH + 100, height=alt.Step(22),
+                                              description=desc)
