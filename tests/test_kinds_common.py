@@ -127,3 +127,13 @@ def test_kind_results_follow_new_tables():
     second = enrollment(students(4, "s", days_absent=90))
     d = cell(KINDS["rate"]({"enrollment": second}, m, Y, None))
     assert (d["value"], d["n"]) == (0.0, 4)
+
+
+def test_note_percentages_follow_the_small_cell_rule():
+    # a note quoting a risk must not say "0.0%" or "100.0%" for fewer than 100 people:
+    # 40 people -> bound 100/40 = 2.5, rounded up to 3 -> "< 3%" / "> 97%"
+    from plan_metrics.kinds import _population as P
+    assert P.pct(0.0, 40) == "< 3%"
+    assert P.pct(1.0, 40) == "> 97%"
+    assert P.pct(0.0, 250) == "0%"          # 250 people: an exact 0% may be shown
+    assert P.pct(0.125, 40) == "12.5%"      # only the extremes are rewritten

@@ -391,9 +391,15 @@ def finish(cells: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def pct(x: float) -> str:
-    """0.123 -> '12.3%' (for notes)."""
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+def pct(x: float, n=None) -> str:
+    """0.123 -> '12.3%' (for notes). With ``n`` people behind it, the privacy rule applies: from
+    fewer than 100 people an exact 0% or 100% is written as a bound ("< 3%")."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    if n is not None and np.isfinite(n) and x in (0.0, 1.0):
+        from ..privacy import format_value  # late import: privacy imports the plan model
+        return format_value(x, "percent", n)
+    return f"{100 * x:.1f}%"
 
 
 def collapse(units: pd.DataFrame, key: str | list[str], how: Mapping[str, str],

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..errors import PlanMetricsError
 from . import _population as P
 
 
@@ -37,9 +36,9 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
             else mine[mine["item_id"] == spec.item])
     if mine.empty:
         what = f"topic {spec.topic!r}" if spec.topic is not None else f"item {spec.item!r}"
-        raise PlanMetricsError(f"Survey {spec.survey!r} has no {what} in survey_items",
-                               f"measure {measure.id}, spec",
-                               "use a survey, topic or item_id that survey_items lists")
+        # a district may not ask every topic: that is "no data", not a failed run
+        raise P.NoData(f"survey {spec.survey} has no {what} in survey_items (check the plan's "
+                       f"spec or the survey export)")
     ans = P.memo((resp, items), ("answers", school_year, spec.survey, spec.respondent_type),
                  lambda: _answers(resp, items, school_year, spec.survey, spec.respondent_type))
     if ans.empty:

@@ -64,8 +64,10 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     c["comparison_value"] = p_stu
     share_ratio = P.ratio(p_staff, p_stu)
     c["note"] = [
-        (f"staff {P.pct(a)} of color vs students {P.pct(b)}; ratio {r:.2f}" if np.isfinite(r)
-         else "no students enrolled in this building" if not np.isfinite(b)
-         else f"staff {P.pct(a)} of color vs students {P.pct(b)}; no ratio (no students of color)")
-        for a, b, r in zip(p_staff, p_stu, share_ratio)]
+        (f"staff {P.pct(a, na)} of color vs students {P.pct(b, nb)}; ratio {r:.2f}"
+         if np.isfinite(r) else "no students enrolled in this building" if not np.isfinite(b)
+         else f"staff {P.pct(a, na)} of color vs students {P.pct(b, nb)}; no ratio (no students "
+              f"of color)")
+        for a, b, r, na, nb in zip(p_staff, p_stu, share_ratio, c["one"].to_numpy(float),
+                                   c["s_one"].to_numpy(float))]
     return P.finish(c)

@@ -102,14 +102,17 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     c["comparison_value"] = np.where(is_all, np.nan, risk_c)
     window = ("" if spec.window_years == 1 else
               f"; {len(pooled)} school years pooled ({pooled[0]} to {pooled[-1]})")
+    # people behind each risk, for the 0%/100% rule in the notes (student-years / W is a lower
+    # bound on the comparison group's people, so the rule errs on the side of a bound)
+    people, people_c = c["n"].to_numpy(float), n2 / spec.window_years
     notes = []
     for i in range(len(c)):
         if is_all[i]:
-            notes.append(f"overall risk {P.pct(risk[i])}; the risk ratio is reported for each "
+            notes.append(f"overall risk {P.pct(risk[i], people[i])}; the risk ratio is reported for each "
                          f"student group{window}")
             continue
         diff = 100 * (risk[i] - risk_c[i])
-        text = (f"risk {P.pct(risk[i])} vs {P.pct(risk_c[i])} "
+        text = (f"risk {P.pct(risk[i], people[i])} vs {P.pct(risk_c[i], people_c[i])} "
                 f"(difference {diff:+.1f} points)" if np.isfinite(diff) else "no risk to compare")
         notes.append((f"no ratio: {why[i]}; " if why[i] else "") + text + window)
     c["note"] = notes
