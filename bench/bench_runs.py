@@ -5,8 +5,10 @@ Targets: one year of every compute notebook on the small district <= 15 s on 2 c
 papermill (a kernel per notebook, the executed notebooks, the edition) against the engine called
 directly in one process for the same plan and year.
 
-Each measured command runs in its own process; peak memory is the largest sum of the resident
-memory of that process and all its children (the kernels), sampled every 50 ms.
+Each measured command runs in its own process; peak memory is the largest sum of the proportional
+set size (PSS: resident memory, shared pages split between the processes sharing them) of that
+process and all its children (the kernels), sampled every 100 ms. The plain RSS sum (shared
+libraries counted once per kernel) is printed too.
 
     python bench/bench_runs.py [--skip-large] [--jobs N]
 """
@@ -28,25 +30,26 @@ PY = sys.executable
 YEAR = "2024-25"
 
 
-def measure(code: str) -> tuple[float, float]:
-    """(seconds, peak MB of the process tree) of ``python -c code``."""
+def measure(code: str) -> tuple[float, float, float]:
+    """(seconds, peak PSS MB, peak RSS MB of the process tree) of ``python -c code``."""
     start = time.perf_counter()
     proc = subprocess.Popen([PY, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
-    peak = 0
+    peak_pss = peak_rss = 0
     while proc.poll() is None:
         try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss
-                                             for c in ps.children(recursive=True))
-            peak = max(peak, rss)
+            procs = [ps, *ps.children(recursive=True)]
+            infos = [p.memory_full_info() for p in procs]
+            peak_pss = max(peak_pss, sum(i.pss for i in infos))
+            peak_rss = max(peak_rss, sum(i.rss for i in infos))
         except psutil.Error:
             pass
-        time.sleep(0.05)
+        time.sleep(0.1)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"benchmark command failed:\n{code}\n{proc.stderr.read()[-3000:]}")
-    return seconds, peak / 2**20
+    return seconds, peak_pss / 2**20, peak_rss / 2**20
 
 
 def run_code(plan: str, data: Path, years: str, out: Path, jobs: int, all_domains: bool) -> str:
@@ -71,8 +74,10 @@ def demo_data(folder: Path, size: str) -> Path:
     return folder
 
 
-def row(label: str, seconds: float, mb: float, target: str = "") -> None:
-    print(f"  {label:<58} {seconds:7.1f} s  {mb:7.0f} MB  {target}")
+def row(label: str, m: tuple[float, float, float], target: str = "") -> None:
+    seconds, pss, rss = m
+    print(f"  {label:<56} {seconds:6.1f} s  PSS {pss:5.0f} MB (RSS {rss:5.0f})  {target}",
+          flush=True)
 
 
 def main() -> None:
@@ -98,24 +103,24 @@ def main() -> None:
             (f"all {len(plans)} plans, one year", "all", YEAR, False),
             (f"all {len(plans)} plans, six years (make demo)", "all", "all", False)]:
         out = tmp / f"reports-{label.replace(' ', '_').replace(',', '')}"
-        s, mb = measure(run_code(plan, small, years, out, args.jobs, every))
         target = ("(target <= 15 s)" if years == YEAR and every else
                   "(target <= 60 s)" if every else "")
-        row(label, s, mb, target)
+        row(label, measure(run_code(plan, small, years, out, args.jobs, every)), target)
 
-    s_dir, mb_dir = measure(direct_code("clayton", small, YEAR))
-    s_run, mb_run = measure(run_code("clayton", small, YEAR, tmp / "reports-ratio", args.jobs, False))
-    row("engine in one process: load + clayton one year + status", s_dir, mb_dir)
-    row("papermill run of the same", s_run, mb_run)
-    print(f"  overhead ratio papermill run / in-process engine: {s_run / s_dir:.1f}x")
+    direct = measure(direct_code("clayton", small, YEAR))
+    papermill = measure(run_code("clayton", small, YEAR, tmp / "reports-ratio", args.jobs, False))
+    row("engine in one process: load + clayton one year + status", direct)
+    row("papermill run of the same", papermill)
+    print(f"  overhead ratio papermill run / in-process engine: {papermill[0] / direct[0]:.2f}x")
 
     if not args.skip_large:
         large = demo_data(ROOT / "data" / "large", "large")
         print("large district:")
-        s, mb = measure(run_code("clayton", large, YEAR, tmp / "reports-large", args.jobs, True))
-        row("clayton, one year, all 9 notebooks", s, mb, "(target <= 60 s, <= 2048 MB)")
-        s, mb = measure(direct_code("clayton", large, YEAR))
-        row("engine in one process: load + clayton one year + status", s, mb)
+        row("clayton, one year, all 9 notebooks",
+            measure(run_code("clayton", large, YEAR, tmp / "reports-large", args.jobs, True)),
+            "(target <= 60 s, <= 2048 MB)")
+        row("engine in one process: load + clayton one year + status",
+            measure(direct_code("clayton", large, YEAR)))
     subprocess.run(["rm", "-rf", str(tmp)])
 
 

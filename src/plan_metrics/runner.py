@@ -169,6 +169,11 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
     editions: list[_Edition] = []
     try:
         snapshot = write_snapshot(tables, scratch / "snapshot", data_dir)
+        # From here on the runner reads the snapshot, lazily, like the notebooks: the CSV-typed
+        # tables are dropped so that the kernels have the memory (a large district's tables take
+        # over a gigabyte); only the status step reads (and caches) the tables it needs.
+        tables = SnapshotTables(snapshot)
+        release_memory()
         git = manifest_mod.git_info()
         synthetic = manifest_mod.is_synthetic(data_dir)
         all_jobs: list[_Job] = []
@@ -293,6 +298,8 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
                         ed = job.edition
                         ed.jobs_left -= 1
                         if ed.jobs_left == 0 and failure is None:
+                            if not pending and kernels is not None:
+                                kernels.close()  # no notebook left: give the memory back
                             bar.set_postfix_str(f"publishing {ed.plan.id} {ed.year}")
                             published.append(_publish(ed, tables, plan_hash, git, synthetic,
                                                       data_dir))
@@ -403,7 +410,7 @@ def _quiet_kernel_manager():
 
 #: Run (silently) in a reused kernel before each notebook: an empty namespace, counter at 1.
 _RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
-          "import gc as _gc; _gc.collect(); del _gc\n"
+          "from plan_metrics.runner import release_memory as _r; _r(); del _r\n"
           "get_ipython().execution_count = 1\n")
 
 
@@ -425,8 +432,12 @@ def _pooled_engine() -> str:
 
             class ResettingClient(PapermillNotebookClient):
                 def papermill_execute_cells(self):
-                    self.wait_for_reply(self.kc.execute(_RESET, silent=True, store_history=False))
+                    self._reset()
                     super().papermill_execute_cells()
+                    self._reset()  # free the notebook's tables while the kernel waits
+
+                def _reset(self):
+                    self.wait_for_reply(self.kc.execute(_RESET, silent=True, store_history=False))
 
                 def execute(self, **kwargs):
                     try:
@@ -499,6 +510,24 @@ class _KernelPool:
             _shutdown(km)
 
 
+def release_memory() -> None:
+    """Give freed memory back to the operating system: garbage-collect, empty pyarrow's pool
+    (pandas' strings live there) and trim the C heap (Linux)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - an older pyarrow
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
 def _sync(coro_fn):
     from jupyter_core.utils import run_sync
     return run_sync(coro_fn)
@@ -558,8 +587,7 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
     results = results.iloc[results["measure_id"].map(order).argsort(kind="stable")]
     options = options_of(ed.params)
     results = validate_results(results, options.min_n)
-    status = validate_status(engine.compute_status(ed.plan, tables, ed.year, options,
-                                                   results=results))
+    status = validate_status(_status(ed, tables, results, options))
     ed.notebooks.sort(key=lambda r: engine.DOMAINS.index(r["domain"]))
     man = manifest_mod.build(
         plan_id=ed.plan.id, plan_file=str(ed.plan_file), plan_hash=plan_hash(ed.plan_file),
@@ -578,6 +606,27 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
     except OSError:
         pass  # absent, or other years' failures remain
     return ed.target
+
+
+def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options) -> pd.DataFrame:
+    """engine.compute_status of an edition, one domain's measures at a time: a large district's
+    snapshot then holds only one domain's tables in memory (the status of a measure depends on
+    that measure alone, so the rows are those of a single call)."""
+    from .results import empty_status
+
+    parts = []
+    for d in ed.domains:
+        ids = [m.id for m in ed.plan.measures() if engine.domain_of(m) == d]
+        mine = results[results["measure_id"].isin(ids)]
+        if len(mine):
+            parts.append(engine.compute_status(ed.plan, tables, ed.year, options, results=mine))
+        if isinstance(tables, SnapshotTables) and tables.large:
+            tables.evict()
+    if not parts:
+        return empty_status()
+    status = pd.concat(parts, ignore_index=True)
+    order = {m.id: i for i, m in enumerate(ed.plan.measures())}
+    return status.iloc[status["measure_id"].map(order).argsort(kind="stable")]
 
 
 def _empty_rows() -> pd.DataFrame:
@@ -692,6 +741,18 @@ class SnapshotTables(Mapping):
     def read(self) -> list[str]:
         """The tables read so far."""
         return list(self._cache)
+
+    #: Above this many rows in all, the runner's status step drops tables after each domain.
+    LARGE_ROWS = 2_000_000
+
+    @property
+    def large(self) -> bool:
+        return sum(self.row_counts.values()) > self.LARGE_ROWS
+
+    def evict(self) -> None:
+        """Forget the tables read so far (they are read again when asked for) and free memory."""
+        self._cache.clear()
+        release_memory()
 
 
 # ==== the notebooks' side ========================================================================
