@@ -25,7 +25,9 @@ import difflib
 import hashlib
 import io
 import math
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,16 +191,21 @@ def main(args) -> int:
         plan = load_plan(args.plan)
     data_dir = Path(args.data)
     tables, problems = validate_data(data_dir, plan=plan)
-    print(format_problems(problems, data_dir), end="")
+    text = format_problems(problems, data_dir)
     if tables is None:
         errors = [p for p in problems if p.severity == "error"]
         n = sum(p.count for p in errors)
         files = len({p.file for p in errors})
-        print(f"\n{n:,} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)} of "
-              f"{data_dir}: nothing can be computed from this data until they are fixed.")
-        return 1
-    print(summary(tables))
-    return 0
+        text += (f"\n{n:,} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)} of "
+                 f"{data_dir}: nothing can be computed from this data until they are fixed.\n")
+    else:
+        text += summary(tables) + "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:         # `plan-metrics validate ... | head`: the reader left early
+        sys.stdout = open(os.devnull, "w")
+    return 1 if tables is None else 0
 
 
 def format_problems(problems: list[Problem], data_dir: Path | None = None) -> str:
@@ -404,7 +411,14 @@ class _Validator:
     def run(self, wanted: list[str], check_strays: bool) -> None:
         files: dict[str, _File] = {}
         for table in wanted:
-            f = self.read(table)
+            try:
+                f = self.read(table)
+            except OSError as e:
+                self.add(f"{table}.csv", f"the file cannot be read ({e.strerror or e})",
+                         "check that it is a readable file (permissions, not open and locked "
+                         "in another program)")
+                self.failed.add(table)
+                continue
             if f is not None:
                 files[table] = f
         if check_strays:
