@@ -24,7 +24,6 @@ import csv
 import difflib
 import hashlib
 import io
-import math
 import os
 import re
 import sys
@@ -1051,18 +1050,6 @@ def _parse_level(u: str) -> int:
     if not 1 <= n <= 4:
         raise ValueError("level out of range 1..4")
     return n
-
-
-def _parse_number(u: str) -> float:
-    try:
-        x = float(u.strip())
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not math.isfinite(x):
-        raise ValueError("not a finite number")
-    if x < 0:
-        raise ValueError("negative number")
-    return x
 
 
 def _number_msg(v) -> str:
