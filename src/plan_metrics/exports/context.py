@@ -34,13 +34,6 @@ _GROUP_BY_LABELS = {
     "econ_disadvantaged": "Economically disadvantaged", "disability": "Students with disabilities",
     "english_learner": "English learners", "grade_band": "Grade band",
 }
-_GROUP_LABELS = {
-    "all": "All students", "hispanic": "Hispanic/Latino", "american_indian": "American Indian",
-    "asian": "Asian", "black": "Black", "pacific_islander": "Pacific Islander", "white": "White",
-    "two_or_more": "Two or more races", "female": "Female", "male": "Male",
-    "nonbinary": "Nonbinary", "not_reported": "Not reported", "elementary": "Elementary",
-    "middle": "Middle", "high": "High", "true": "Yes", "false": "No", "yes": "Yes", "no": "No",
-}
 
 _PERCENT_KINDS = {"percent_favorable", "rate", "graduation_rate", "share_at_or_above",
                   "action_completion"}
@@ -56,14 +49,17 @@ def status_colors() -> dict[str, str]:
 
 
 def group_by_label(group_by: str) -> str:
-    """'race_ethnicity' -> 'Race/ethnicity'."""
-    return _GROUP_BY_LABELS.get(str(group_by), str(group_by).replace("_", " ").capitalize())
+    """'race_ethnicity' -> 'Race/ethnicity' (the dashboard's words, charts.GROUP_BY_LABELS)."""
+    from ..charts import GROUP_BY_LABELS
+    labels = {**_GROUP_BY_LABELS, **GROUP_BY_LABELS}
+    return labels.get(str(group_by), str(group_by).replace("_", " ").capitalize())
 
 
-def group_label(group: str) -> str:
-    """'two_or_more' -> 'Two or more races'; 'True' -> 'Yes'."""
-    g = str(group)
-    return _GROUP_LABELS.get(g.lower(), g.replace("_", " ").capitalize())
+def group_label(group_by: str, group: str) -> str:
+    """'two_or_more' -> 'Two or more races'; disability 'true' -> 'With an IEP' (the
+    dashboard's words, charts.group_label)."""
+    from ..charts import group_label as chart_label
+    return chart_label(str(group_by), str(group))
 
 
 def unit_of(measure: Measure) -> str:

@@ -16,7 +16,6 @@ import html
 import json
 from functools import lru_cache
 
-import pandas as pd
 import vl_convert as vlc
 
 from .. import charts, contract
@@ -152,8 +151,8 @@ def report_html(ctx: ExportContext) -> str:
     bld_opts = "".join(f'<option value="{e(b)}">{e(n)}</option>' for b, n in buildings)
     grp_opts = "".join(f'<option value="{e(g)}">{e(group_by_label(g))}</option>'
                        for g in all_groups)
-    synthetic = (f'<p class="synthetic"><strong>Synthetic demo data:</strong> these numbers '
-                 f'describe an invented district, not real students.</p>' if ctx.synthetic
+    synthetic = ('<p class="synthetic"><strong>Synthetic demo data:</strong> these numbers '
+                 'describe an invented district, not real students.</p>' if ctx.synthetic
                  else "")
     data = {"measures": payload, "datasets": datasets, "year": ctx.year,
             "buildings": dict(buildings)}

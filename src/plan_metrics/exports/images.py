@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import vl_convert as vlc
 
 from .. import charts
@@ -150,7 +151,6 @@ def breakdown_export(ctx: ExportContext, measure: Measure, building: str = DISTR
     all_row = ctx.results[(ctx.results["measure_id"] == measure.id)
                           & (ctx.results["building_id"] == building)
                           & (ctx.results["group_by"] == ALL)]
-    import pandas as pd
     both = pd.concat([all_row, rows], ignore_index=True)
     place = _place(ctx, building)
     chart = charts.breakdown_chart(both, measure, place=place)

@@ -18,11 +18,10 @@ from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from ..plan import Goal, Measure
-from ..results import ALL, DISTRICT
+from ..results import DISTRICT
 from .context import (SYNTHETIC_NOTE, ExportContext, format_change, format_value,
                       group_by_label, is_missing, status_colors, unit_of)
-from .images import ChartExport, breakdown_export, chart_bytes, decorate, footer_lines
-from .images import trend_export
+from .images import ChartExport, breakdown_export, chart_bytes, decorate, trend_export
 
 SLIDE_W, SLIDE_H = Emu(12192000), Emu(6858000)  # 13.333 x 7.5 in, 16:9
 MARGIN = Inches(0.5)

@@ -112,7 +112,7 @@ def build_workbook(ctx: ExportContext, building: str | None = None,
         unit, g, outcome = words[m.id]
         head = [g.id if g else "", (g.title or "") if g else "", outcome, m.id,
                 m.title, r["school_year"], r["building_id"], ctx.building_name(r["building_id"]),
-                group_by_label(r["group_by"]), group_label(r["group"])]
+                group_by_label(r["group_by"]), group_label(r["group_by"], r["group"])]
         display = _txt(r["display"])
         if bool(r["suppressed"]):
             # Hidden cell: the published words only, no number of any kind.
