@@ -13,7 +13,6 @@ the same year with the engine at min_n = 1. Then every export is checked two way
 from __future__ import annotations
 
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -26,6 +25,7 @@ from pptx import Presentation
 from export_editions import ASIAN_TRUTH, real_pipeline_available, write_handmade, write_real
 from plan_metrics import charts, exports
 from plan_metrics.editions import read_edition
+from plan_metrics.exports.html_report import read_report_data
 from plan_metrics.results import RESULTS_KEY
 
 YEAR = "2024-25"
@@ -124,8 +124,7 @@ def check_all_exports(reports: Path, hidden: pd.DataFrame, tmp_path: Path) -> di
 
     # -- HTML report: no count field, suppressed records without numbers, tables text only -----
     page = exports.html_report_bytes(reports, "clayton", YEAR).decode("utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="pm-data">(.*?)</script>',
-                                page, re.S).group(1))
+    data = read_report_data(page)
 
     def walk(node):
         if isinstance(node, dict):

@@ -253,12 +253,18 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 
 
 @pytest.mark.browser
-def test_html_report_offline_filters(reports, tmp_path):
+@pytest.mark.parametrize("packed", [False, True], ids=["plain-json", "gzip-data"])
+def test_html_report_offline_filters(reports, tmp_path, monkeypatch, packed):
     """Loaded from file:// with every other request aborted: charts draw, filters change what is
-    shown (B2's 2024-25 value is 0.7685 - 0.10 = 0.6685 -> '67%'; gender: female 88/110 = 80%)."""
+    shown (B2's 2024-25 value is 0.7685 - 0.10 = 0.6685 -> '67%'; gender: female 88/110 = 80%).
+    'gzip-data': the large-district form, data unpacked in the browser."""
     from playwright.sync_api import sync_playwright
+    from plan_metrics.exports import html_report
+    if packed:
+        monkeypatch.setattr(html_report, "COMPRESS_OVER", 0)
     page_file = tmp_path / "report.html"
     page_file.write_bytes(exports.html_report_bytes(reports, "clayton", YEAR))
+    assert ('id="pm-data-gz"' in page_file.read_text()) == packed
     assert page_file.stat().st_size <= 5 * 1024 * 1024
     outside, errors = [], []
     with sync_playwright() as p:

@@ -11,6 +11,8 @@ no number, and no count (n, numerator, denominator) is written into the file at 
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import html
 import json
@@ -23,6 +25,11 @@ from ..plan import Measure
 from ..results import ALL, DISTRICT
 from .context import (ExportContext, format_value, group_by_label, is_missing, status_colors,
                       unit_of)
+
+
+#: Above this many bytes of JSON the report's data is stored gzip + base64 and unpacked in the
+#: browser (DecompressionStream): a large district's data shrinks about tenfold.
+COMPRESS_OVER = 1_500_000
 
 
 @lru_cache(maxsize=1)
@@ -179,10 +186,30 @@ def report_html(ctx: ExportContext) -> str:
 <main>{''.join(body)}</main>
 <footer><p>{e(ctx.source_line())}</p><p>{e(ctx.suppression_note())}</p>
 <p>This page works offline: every chart and table is inside this one file.</p></footer>
-<script type="application/json" id="pm-data">{_json(data)}</script>
+{_data_tag(data)}
 <script>{_JS}</script>
 </body></html>
 """
+
+
+def _data_tag(data: dict) -> str:
+    """The report's data as an inline script element: JSON, or gzip + base64 when large."""
+    raw = _json(data)
+    if len(raw) <= COMPRESS_OVER:
+        return f'<script type="application/json" id="pm-data">{raw}</script>'
+    blob = base64.b64encode(gzip.compress(raw.encode("utf-8"), 9)).decode("ascii")
+    return f'<script type="application/octet-stream" id="pm-data-gz">{blob}</script>'
+
+
+def read_report_data(page: str) -> dict:
+    """The data embedded in a report (for tests and tools): the inverse of ``_data_tag``."""
+    import re
+    m = re.search(r'<script type="application/json" id="pm-data">(.*?)</script>', page, re.S)
+    if m:
+        return json.loads(m.group(1))
+    m = re.search(r'<script type="application/octet-stream" id="pm-data-gz">(.*?)</script>',
+                  page, re.S)
+    return json.loads(gzip.decompress(base64.b64decode(m.group(1))).decode("utf-8"))
 
 
 def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
@@ -242,8 +269,15 @@ footer{color:#555;font-size:.85rem;padding-bottom:24px}
 # The filters: goal hides sections; building and group set the charts' Vega-Lite params
 # (signals) in place and redraw the tables from the same published rows.
 _JS = r"""
-(function(){
-const DATA = JSON.parse(document.getElementById('pm-data').textContent);
+async function pmLoadData(){
+  const plain = document.getElementById('pm-data');
+  if (plain) return JSON.parse(plain.textContent);
+  const b64 = document.getElementById('pm-data-gz').textContent;
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return JSON.parse(await new Response(stream).text());
+}
+pmLoadData().then(DATA => {
 const views = {};
 const byId = {};
 DATA.measures.forEach(m => { byId[m.id] = m; });
@@ -300,5 +334,5 @@ document.querySelectorAll('article.measure').forEach(art => {
 update();
 Promise.all(jobs).then(() => { update(); document.body.dataset.ready = '1'; })
   .catch(err => { document.body.dataset.ready = 'error'; console.error(err); });
-})();
+}).catch(err => { document.body.dataset.ready = 'error'; console.error(err); });
 """
