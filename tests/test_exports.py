@@ -87,6 +87,19 @@ def test_png_is_twice_the_svg_size(reports):
     assert (png_w, png_h) == (round(2 * w), round(2 * h))
 
 
+def test_chart_bytes_of_a_dashboard_chart(reports):
+    """The dashboard's "download what I see": its own builder's chart, even a responsive one."""
+    from plan_metrics import charts
+    from plan_metrics.exports.context import load_context
+    ctx = load_context(reports, "clayton", YEAR)
+    m = PLAN.measure("G1.1-belonging")
+    chart = charts.trend_chart(ctx.trend_rows(m.id), m, ctx.status_row(m.id))
+    svg = exports.chart_bytes(chart.properties(width="container"), "svg")
+    assert ET.fromstring(svg).tag.endswith("svg")
+    png = exports.chart_bytes(chart, "png")
+    assert png[:4] == b"\x89PNG"
+
+
 def test_breakdown_footnote_names_hidden_group(reports):
     svg = exports.measure_chart_bytes(reports, "clayton", YEAR, "G1.1-belonging", "breakdown",
                                       "svg", group_by="race_ethnicity").decode()

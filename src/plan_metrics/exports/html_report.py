@@ -223,7 +223,7 @@ def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
     return f"""<article class="measure" id="m-{e(m.id)}" data-measure="{e(m.id)}" data-goal="{e(gid)}">
 <h3>{e(m.title)}</h3>
 <p class="outcome">{e(ctx.outcome_text(m))}</p>
-<p class="status"><span class="pill" style="background:{colors.get(word, '#767676')}">{e(word)}</span>
+<p class="status"><span class="lbl">District status</span> <span class="pill" style="background:{colors.get(word, '#767676')}">{e(word)}</span>
 <span class="value"><span class="where">District</span>, all students, {e(ctx.year)}: <strong class="v">{e(value)}</strong></span></p>
 <p class="rule">{e(rule)}</p>
 <p class="pergroup" hidden>Reported for each student group, not for all students together: see the breakdown below. The status follows the group the rule names.</p>
@@ -257,7 +257,7 @@ margin:16px 0}
 article h3{margin:.2em 0}.outcome{color:#555;margin:.2em 0 .6em}
 .pill{display:inline-block;color:#fff;font-weight:bold;border-radius:12px;padding:2px 12px;
 margin-right:10px;text-transform:uppercase;font-size:.85rem}
-.rule{margin:.3em 0 .6em;color:#333}
+.rule{margin:.3em 0 .6em;color:#333}.lbl{font-size:.8rem;color:#555;margin-right:4px}
 .pair{display:flex;gap:20px;align-items:flex-start;flex-wrap:wrap;margin:8px 0}
 figure.chart{margin:0;min-width:340px}figcaption{font-weight:bold;margin-bottom:4px}
 table.data{border-collapse:collapse;font-size:.9rem;min-width:260px}

@@ -53,7 +53,12 @@ class ChartExport:
 
 def chart_bytes(chart: Any, fmt: str, scale: int = PNG_SCALE) -> bytes:
     """An Altair chart (or a Vega-Lite dict) as PNG (``scale`` x), SVG or PDF bytes."""
-    spec = chart.to_dict() if hasattr(chart, "to_dict") else chart
+    spec = chart.to_dict(validate=False) if hasattr(chart, "to_dict") else chart
+    if "container" in (spec.get("width"), spec.get("height")):  # a dashboard's responsive chart
+        spec = {**spec, "width": charts.CHART_WIDTH if spec.get("width") == "container"
+                else spec.get("width", charts.CHART_WIDTH),
+                "height": charts.CHART_HEIGHT if spec.get("height") == "container"
+                else spec.get("height", charts.CHART_HEIGHT)}
     fmt = fmt.lower()
     if fmt == "png":
         return vlc.vegalite_to_png(spec, scale=scale)
