@@ -899,7 +899,7 @@ _PARAM_COMMENTS = {
     "min_n": "suppress cells of fewer people",
     "cell_size": "risk ratio: min. students with an event",
     "n_size": "risk ratio: min. students enrolled",
-    "chronic_threshold": "absent this share of days = chronic",
+    "chronic_threshold": "chronically absent: this share of days or more",
 }
 _DEMO_DEFAULTS = {"school_year": "2024-25", "plan": "clayton", "data_dir": "../data/demo",
                   "output_dir": "../reports/.scratch/clayton/2024-25", "snapshot_dir": None,
