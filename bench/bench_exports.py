@@ -27,8 +27,10 @@ YEAR = "2024-25"
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time of ``repeat`` cold runs (rendered images forgotten before each)."""
     times, out = [], None
     for _ in range(repeat):
+        images.clear_cache()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
@@ -68,6 +70,10 @@ def main() -> int:
         rows.append((f"one trend chart as {fmt}", t, len(data), ""))
     t, _ = timed(lambda: images.measure_exports(ctx, m), a.repeat)
     rows.append(("building one measure's decorated specs", t, 0, ""))
+    exports.goal_deck_bytes(reports, "clayton", YEAR, a.goal)
+    t = time.perf_counter()
+    exports.goal_deck_bytes(reports, "clayton", YEAR, a.goal)
+    rows.append((f"goal deck {a.goal} again (images cached)", time.perf_counter() - t, 0, ""))
     print(f"{'export':40} {'median s':>9} {'bytes':>10}  note")
     for name, secs, size, note in rows:
         print(f"{name:40} {secs:9.2f} {size:10,d}  {note}")

@@ -9,9 +9,11 @@ vl-convert bundles Vega, Vega-Lite and fonts.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +62,26 @@ def chart_bytes(chart: Any, fmt: str, scale: int = PNG_SCALE) -> bytes:
                 "height": charts.CHART_HEIGHT if spec.get("height") == "container"
                 else spec.get("height", charts.CHART_HEIGHT)}
     fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise PlanMetricsError(f"Unknown chart format {fmt!r}", "--format",
+                               f"use one of {', '.join(FORMATS)}")
+    return _render(json.dumps(spec, sort_keys=True, default=str), fmt, scale)
+
+
+@lru_cache(maxsize=128)
+def _render(spec_json: str, fmt: str, scale: int) -> bytes:
+    """Render once per distinct spec (a dashboard's repeated downloads are then instant)."""
+    spec = json.loads(spec_json)
     if fmt == "png":
         return vlc.vegalite_to_png(spec, scale=scale)
     if fmt == "svg":
         return vlc.vegalite_to_svg(spec).encode("utf-8")
-    if fmt == "pdf":
-        return vlc.vegalite_to_pdf(spec)
-    raise PlanMetricsError(f"Unknown chart format {fmt!r}", "--format",
-                           f"use one of {', '.join(FORMATS)}")
+    return vlc.vegalite_to_pdf(spec)
+
+
+def clear_cache() -> None:
+    """Forget rendered images (benchmarks time cold renders)."""
+    _render.cache_clear()
 
 
 def decorate(chart: Any, *, title: str, subtitle: str | None, footer: list[str]) -> dict:
