@@ -179,7 +179,8 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
           Inches(0.6), change, 14, False, GREY, anchor=MSO_ANCHOR.MIDDLE)
     rule = (st or {}).get("rule_text")
     if not is_missing(rule) and rule:
-        _text(s, MARGIN, Inches(2.0), width, Inches(0.55), f"Why: {rule}", 12, False, DARK)
+        _text(s, MARGIN, Inches(2.0), width, Inches(0.55), f"Why: {rule}",
+              12 if len(rule) < 200 else 10, False, DARK)
 
     trend = None if ctx.per_group(m) else \
         _slide_chart(ctx, trend_export(ctx, m, building), "Trend, all students")
