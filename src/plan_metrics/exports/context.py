@@ -48,6 +48,15 @@ def status_colors() -> dict[str, str]:
         return dict(_FALLBACK_STATUS_COLORS)
 
 
+def status_text_color(status: str) -> str:
+    """Black or white, whichever reads better on the status colour (charts' WCAG rule)."""
+    try:
+        from ..charts import status_text_color as rule
+        return rule(status)
+    except ImportError:
+        return "#FFFFFF"
+
+
 def group_by_label(group_by: str) -> str:
     """'race_ethnicity' -> 'Race/ethnicity' (the dashboard's words, charts.GROUP_BY_LABELS)."""
     from ..charts import GROUP_BY_LABELS

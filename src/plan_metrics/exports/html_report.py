@@ -24,7 +24,7 @@ from .. import charts, contract
 from ..plan import Measure
 from ..results import ALL, DISTRICT
 from .context import (ExportContext, format_value, group_by_label, is_missing, status_colors,
-                      unit_of)
+                      status_text_color, unit_of)
 
 
 #: Above this many bytes of JSON the report's data is stored gzip + base64 and unpacked in the
@@ -223,7 +223,7 @@ def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
     return f"""<article class="measure" id="m-{e(m.id)}" data-measure="{e(m.id)}" data-goal="{e(gid)}">
 <h3>{e(m.title)}</h3>
 <p class="outcome">{e(ctx.outcome_text(m))}</p>
-<p class="status"><span class="lbl">District status</span> <span class="pill" style="background:{colors.get(word, '#767676')}">{e(word)}</span>
+<p class="status"><span class="lbl">District status</span> <span class="pill" style="background:{colors.get(word, '#767676')};color:{status_text_color(word)}">{e(word)}</span>
 <span class="value"><span class="where">District</span>, all students, {e(ctx.year)}: <strong class="v">{e(value)}</strong></span></p>
 <p class="rule">{e(rule)}</p>
 <p class="pergroup" hidden>Reported for each student group, not for all students together: see the breakdown below. The status follows the group the rule names.</p>

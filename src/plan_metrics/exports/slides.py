@@ -20,7 +20,7 @@ from pptx.util import Emu, Inches, Pt
 from ..plan import Goal, Measure
 from ..results import DISTRICT
 from .context import (SYNTHETIC_NOTE, ExportContext, format_change, format_value,
-                      group_by_label, is_missing, status_colors, unit_of)
+                      group_by_label, is_missing, status_colors, status_text_color, unit_of)
 from .images import ChartExport, breakdown_export, chart_bytes, decorate, trend_export
 
 SLIDE_W, SLIDE_H = Emu(12192000), Emu(6858000)  # 13.333 x 7.5 in, 16:9
@@ -159,7 +159,8 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
         para = tf.paragraphs[0]
         para.alignment = PP_ALIGN.CENTER
         para.runs[0].font.size, para.runs[0].font.bold = Pt(15), True
-        para.runs[0].font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+        para.runs[0].font.color.rgb = RGBColor.from_string(
+            status_text_color(word).lstrip("#").upper())
         pill.name = f"Status: {word}"
         left = MARGIN + Inches(2.8)
     value_text, from_status = ctx.headline(m, building)
