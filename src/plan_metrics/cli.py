@@ -13,7 +13,10 @@ from .errors import PlanMetricsError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="plan-metrics", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="plan-metrics",
+        description="Compute, publish, serve and export the measures of success of a school "
+                    "district's strategic plan, one school year at a time.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("demo-data", help="generate the synthetic demo district")
