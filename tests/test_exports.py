@@ -255,6 +255,10 @@ def test_cli_unwritable_out(reports, tmp_path, capsys):
 def test_library_errors(reports):
     with pytest.raises(PlanMetricsError, match="no measure"):
         exports.measure_chart_bytes(reports, "clayton", YEAR, "G9-x", "trend", "png")
+    with pytest.raises(PlanMetricsError, match="has no building 'B9'"):
+        exports.goal_deck_bytes(reports, "clayton", YEAR, "G1", building="B9")
+    with pytest.raises(PlanMetricsError, match="Unknown student group column 'shoe_size'"):
+        exports.workbook_bytes(reports, "clayton", YEAR, group_by="shoe_size")
     with pytest.raises(PlanMetricsError, match="Unknown chart format"):
         exports.chart_bytes({"mark": "point"}, "gif")
 

@@ -54,6 +54,20 @@ __all__ = ["main", "chart_bytes", "measure_chart_bytes", "goal_deck_bytes", "wor
            "csv_bytes", "html_report_bytes", "export_filename", "load_context", "ExportContext"]
 
 
+def _checked(ctx: ExportContext, building: str | None, group_by: str | None) -> ExportContext:
+    """One PlanMetricsError for a building or student-group column the edition does not have."""
+    from ..contract import GROUP_COLUMNS
+    if building not in (None, DISTRICT) and building not in ctx.buildings():
+        raise PlanMetricsError(f"The {ctx.year} edition of {ctx.plan.id!r} has no building "
+                               f"{building!r}", "building",
+                               f"use ALL (the district) or one of "
+                               f"{', '.join(ctx.buildings()) or 'no other'}")
+    if group_by is not None and group_by not in GROUP_COLUMNS:
+        raise PlanMetricsError(f"Unknown student group column {group_by!r}", "group_by",
+                               f"use one of {', '.join(GROUP_COLUMNS)}")
+    return ctx
+
+
 def export_filename(plan_id: str, year: str, goal_id: str | None, ext: str) -> str:
     """'clayton_2024-25_G1.pptx' (no goal: 'clayton_2024-25.pptx')."""
     parts = [plan_id, year] + ([goal_id] if goal_id else [])
@@ -64,7 +78,7 @@ def measure_chart_bytes(reports, plan_id: str, year: str, measure_id: str, view:
                         building: str = DISTRICT, group_by: str | None = None) -> bytes:
     """One exported chart of a measure ('trend' or 'breakdown') as png / svg / pdf bytes."""
     from .images import breakdown_export, trend_export
-    ctx = load_context(reports, plan_id, year)
+    ctx = _checked(load_context(reports, plan_id, year), building, group_by)
     try:
         measure = ctx.plan.measure(measure_id)
     except KeyError:
@@ -87,15 +101,16 @@ def goal_deck_bytes(reports, plan_id: str, year: str, goal_id: str | None,
                     building: str = DISTRICT, group_by: str | None = None) -> bytes:
     """The PowerPoint deck of a goal (the whole plan when goal_id is None)."""
     from .slides import deck_bytes
-    return deck_bytes(load_context(reports, plan_id, year, goal_id), building, group_by)
+    ctx = _checked(load_context(reports, plan_id, year, goal_id), building, group_by)
+    return deck_bytes(ctx, building, group_by)
 
 
 def workbook_bytes(reports, plan_id: str, year: str, goal_id: str | None = None,
                    building: str | None = None, group_by: str | None = None) -> bytes:
     """The Excel workbook of a goal or the plan, optionally for one building / group column."""
     from .workbook import workbook_bytes_from_context
-    return workbook_bytes_from_context(load_context(reports, plan_id, year, goal_id), building,
-                                       group_by)
+    ctx = _checked(load_context(reports, plan_id, year, goal_id), building, group_by)
+    return workbook_bytes_from_context(ctx, building, group_by)
 
 
 def csv_bytes(reports, plan_id: str, year: str, goal_id: str | None = None,
@@ -105,7 +120,7 @@ def csv_bytes(reports, plan_id: str, year: str, goal_id: str | None = None,
     import io
 
     from .workbook import build_workbook
-    ctx = load_context(reports, plan_id, year, goal_id)
+    ctx = _checked(load_context(reports, plan_id, year, goal_id), building, group_by)
     ws = build_workbook(ctx, building, group_by)["Results"]
     buf = io.StringIO()
     w = csv.writer(buf)
