@@ -229,3 +229,24 @@ def test_a_terminated_run_leaves_no_trace(reports, demo):
     assert _tree_bytes(reports) == before
     assert not [p for p in (reports / PLAN).iterdir() if ".tmp-" in p.name or ".trash-" in p.name]
     assert not list(reports.glob(".run-*"))
+
+
+@pytest.mark.notebook
+def test_a_cell_over_the_timeout_is_interrupted_and_named(reports, demo, tmp_path):
+    slow = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, slow, ignore=shutil.ignore_patterns("dashboards"))
+    nb = nbformat.read(str(slow / "staffing.ipynb"), as_version=4)
+    save = next(i for i, c in enumerate(nb.cells) if c.source.startswith("ctx.save"))
+    nb.cells[save].source = "import time\ntime.sleep(60)\nctx.save(results)"
+    nbformat.write(nb, str(slow / "staffing.ipynb"))
+    params = tmp_path / "fast.yaml"
+    params.write_text("cell_timeout: 3\n")
+    before = _tree_bytes(reports)
+    with pytest.raises(PlanMetricsError) as e:
+        runner.run(plan=PLAN, data_dir=demo, years="2024-25", out=reports, jobs=2,
+                   params_file=params, notebooks_dir=slow, progress=False)
+    msg = str(e.value)
+    assert "staffing notebook" in msg and "`import time`" in msg
+    assert "did not finish within 3 s (parameter cell_timeout) and was interrupted" in msg
+    after = _tree_bytes(reports)
+    assert {k: v for k, v in after.items() if "/.failed/" not in k} == before

@@ -333,10 +333,14 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
     started = time.perf_counter()
     for attempt in range(START_RETRIES + 1):
         kernel = {"kernel_manager_class": _quiet_kernel_manager()} if pool is None else \
-            {"engine_name": _pooled_engine(), "km": pool.get()}
+            {"engine_name": _pooled_engine(), "kernel": pool.get()}
         try:
+            # The executed notebook is written once at the end (also when a cell fails: papermill
+            # writes it with the error marked); a cell over the timeout is interrupted, which
+            # makes it a failed cell of that written notebook.
             pm.execute_notebook(
                 str(job.source), str(job.output), parameters=job.parameters,
+                request_save_on_cell_execute=False, interrupt_on_timeout=True,
                 progress_bar=False, log_output=False, execution_timeout=job.timeout,
                 kernel_name="python3", resources={"metadata": {"path": str(job.source.parent)}},
                 **kernel)
@@ -347,8 +351,12 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
                     raise KeyboardInterrupt from None  # the run is being aborted: no record
                 pool.discard()  # never reuse a kernel after an error: start the next one clean
             if isinstance(e, PapermillExecutionError):
-                raise _notebook_failed(job, e.cell_index, e.source,
-                                       f"{e.ename}: {e.evalue}") from None
+                error = f"{e.ename}: {e.evalue}"
+                if e.ename == "KeyboardInterrupt" and _ran_for(job.output, e.cell_index) \
+                        >= job.timeout:
+                    error = (f"the cell did not finish within {job.timeout} s (parameter "
+                             f"cell_timeout) and was interrupted")
+                raise _notebook_failed(job, e.cell_index, e.source, error) from None
             if isinstance(e, CellTimeoutError):
                 idx, src = _last_started_cell(job.output)
                 raise _notebook_failed(job, idx, src, f"the cell did not finish within "
@@ -408,9 +416,10 @@ def _quiet_kernel_manager():
     return _KM_CLASS
 
 
-#: Run (silently) in a reused kernel before each notebook: an empty namespace, counter at 1.
+#: Run (silently) in a reused kernel after each notebook: an empty namespace (%reset also
+#: garbage-collects), memory back to the system, the execution counter at 1.
 _RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
-          "from plan_metrics.runner import release_memory as _r; _r(); del _r\n"
+          "from plan_metrics.runner import release_memory as _r; _r(collect=False); del _r\n"
           "get_ipython().execution_count = 1\n")
 
 
@@ -432,37 +441,41 @@ def _pooled_engine() -> str:
 
             class ResettingClient(PapermillNotebookClient):
                 def papermill_execute_cells(self):
-                    self._reset()
                     super().papermill_execute_cells()
-                    self._reset()  # free the notebook's tables while the kernel waits
-
-                def _reset(self):
+                    # Empty the namespace, free the notebook's tables while the kernel waits,
+                    # and number the next notebook's cells from 1 again.
                     self.wait_for_reply(self.kc.execute(_RESET, silent=True, store_history=False))
-
-                def execute(self, **kwargs):
-                    try:
-                        return super().execute(**kwargs)
-                    finally:  # the kernel stays up; only this client's channels close
-                        if self.kc is not None:
-                            self.kc.stop_channels()
-                            self.kc = None
 
             class PooledEngine(NBClientEngine):
                 @classmethod
                 def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                              stdout_file=None, stderr_file=None,
                                              start_timeout=60, execution_timeout=None, **kwargs):
-                    km = kwargs.pop("km")
+                    kernel = kwargs.pop("kernel")
                     kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
                     final = merge_kwargs(kwargs, timeout=execution_timeout,
                                          startup_timeout=start_timeout, kernel_name=kernel_name,
                                          log=logger, log_output=log_output,
                                          stdout_file=stdout_file, stderr_file=stderr_file)
-                    return ResettingClient(nb_man, km=km, **final).execute()
+                    client = ResettingClient(nb_man, km=kernel.km, **final)
+                    # The client (its zmq channels) is kept too: connecting a new one costs more
+                    # than a small notebook's whole run (jupyter_client waits for the channels).
+                    client.kc = kernel.kc
+                    try:
+                        return client.execute()
+                    finally:
+                        kernel.kc = client.kc
 
             papermill_engines.register("plan-metrics-pooled", PooledEngine)
             _ENGINE = "plan-metrics-pooled"
     return _ENGINE
+
+
+@dataclass
+class _Kernel:
+    """A pooled kernel: its manager and, once connected, its client."""
+    km: Any
+    kc: Any = None
 
 
 class _KernelPool:
@@ -475,48 +488,50 @@ class _KernelPool:
 
     def __init__(self):
         self._local = threading.local()
-        self._all: list = []
+        self._all: list[_Kernel] = []
         self._lock = threading.Lock()
         self.closed = False
 
-    def get(self):
+    def get(self) -> _Kernel:
         if self.closed:
             raise KeyboardInterrupt
-        km = getattr(self._local, "km", None)
-        if km is not None and not _sync(km.is_alive)():
+        kernel = getattr(self._local, "kernel", None)
+        if kernel is not None and not _sync(kernel.km.is_alive)():
             self.discard()
-            km = None
-        if km is None:
-            km = _quiet_kernel_manager()(kernel_name="python3")
-            self._local.km = km
+            kernel = None
+        if kernel is None:
+            kernel = _Kernel(_quiet_kernel_manager()(kernel_name="python3"))
+            self._local.kernel = kernel
             with self._lock:
                 if self.closed:
                     raise KeyboardInterrupt
-                self._all.append(km)
-        return km
+                self._all.append(kernel)
+        return kernel
 
     def discard(self) -> None:
-        km = getattr(self._local, "km", None)
-        self._local.km = None
-        if km is not None:
-            _shutdown(km)
+        """Shut this thread's kernel down (the next get() starts a new one)."""
+        kernel = getattr(self._local, "kernel", None)
+        self._local.kernel = None
+        if kernel is not None:
+            _shutdown(kernel)
 
     def close(self) -> None:
         """Shut every kernel down (also those running a notebook: used to abort a run)."""
         with self._lock:
             self.closed = True
-            kms, self._all = self._all, []
-        for km in kms:
-            _shutdown(km)
+            kernels, self._all = self._all, []
+        for kernel in kernels:
+            _shutdown(kernel)
 
 
-def release_memory() -> None:
-    """Give freed memory back to the operating system: garbage-collect, empty pyarrow's pool
-    (pandas' strings live there) and trim the C heap (Linux)."""
+def release_memory(collect: bool = True) -> None:
+    """Give freed memory back to the operating system: garbage-collect (unless ``collect`` is
+    False), empty pyarrow's pool (pandas' strings live there) and trim the C heap (Linux)."""
     import ctypes
     import gc
 
-    gc.collect()
+    if collect:
+        gc.collect()
     try:
         import pyarrow as pa
         pa.default_memory_pool().release_unused()
@@ -533,12 +548,29 @@ def _sync(coro_fn):
     return run_sync(coro_fn)
 
 
-def _shutdown(km) -> None:
+def _shutdown(kernel: _Kernel) -> None:
     try:
-        if km.has_kernel:
-            _sync(km.shutdown_kernel)(now=True)
+        if kernel.kc is not None:
+            kernel.kc.stop_channels()
+            kernel.kc = None
+    except Exception:  # noqa: BLE001 - closing sockets of a dead kernel
+        pass
+    try:
+        if kernel.km.has_kernel:
+            _sync(kernel.km.shutdown_kernel)(now=True)
     except Exception:  # noqa: BLE001 - already gone
         pass
+
+
+def _ran_for(path: Path, cell_index: int) -> float:
+    """Seconds the cell ``cell_index`` of an executed notebook ran (0 when unknown)."""
+    try:
+        import nbformat
+        nb = nbformat.read(str(path), as_version=4)
+        cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+        return float(cells[cell_index].metadata.papermill.get("duration") or 0)
+    except Exception:  # noqa: BLE001 - no notebook, no timing: not a timeout
+        return 0.0
 
 
 def _last_started_cell(path: Path) -> tuple[int | None, str]:
