@@ -191,7 +191,8 @@ def test_a_failing_notebook_leaves_the_previous_edition_byte_identical(reports, 
                   "`results = ctx.compute()`", "ValueError: planted failure", str(kept)):
         assert words in msg
     # cell index: papermill inserts the injected-parameters cell after the parameters cell.
-    assert f"at cell {compute + 1} " in msg
+    # In [4]: the parameters, injected parameters, context and compute cells ran in that order.
+    assert f"at cell {compute + 1}, In [4] " in msg
     # The previous editions are untouched, byte for byte; only the failed notebook was added.
     after = _tree_bytes(reports)
     assert {k: v for k, v in after.items() if not k.startswith(f"{PLAN}/.failed/")} == before

@@ -356,7 +356,8 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
                         >= job.timeout:
                     error = (f"the cell did not finish within {job.timeout} s (parameter "
                              f"cell_timeout) and was interrupted")
-                raise _notebook_failed(job, e.cell_index, e.source, error) from None
+                raise _notebook_failed(job, e.cell_index, e.source, error,
+                                       e.exec_count) from None
             if isinstance(e, CellTimeoutError):
                 idx, src = _last_started_cell(job.output)
                 raise _notebook_failed(job, idx, src, f"the cell did not finish within "
@@ -586,8 +587,8 @@ def _last_started_cell(path: Path) -> tuple[int | None, str]:
     return last
 
 
-def _notebook_failed(job: _Job, cell_index: int | None, source: str, error: str
-                     ) -> PlanMetricsError:
+def _notebook_failed(job: _Job, cell_index: int | None, source: str, error: str,
+                     exec_count: int | None = None) -> PlanMetricsError:
     """The one-paragraph error of a failed notebook; keeps the executed notebook durably."""
     ed = job.edition
     kept = ed.target.parent / ".failed" / ed.year / f"{job.domain}.ipynb"
@@ -600,6 +601,8 @@ def _notebook_failed(job: _Job, cell_index: int | None, source: str, error: str
     first = next((line for line in (source or "").splitlines() if line.strip()), "").strip()
     error = _ANSI.sub("", error).strip().replace("\n", " ")
     cell = f"cell {cell_index}" if cell_index is not None else "an unknown cell"
+    if exec_count is not None:
+        cell += f", In [{exec_count}]"
     return PlanMetricsError(
         f"The {job.domain} notebook failed for plan {ed.plan.id}, school year {ed.year}, at "
         f"{cell} (`{first}`): {error}. Nothing was published for {ed.plan.id} {ed.year}; its "
