@@ -218,3 +218,18 @@ def test_year_not_in_the_data_and_bad_params_file_through_the_cli(tmp_path, caps
     assert "Unknown parameter 'colour'" in err and str(bad) in err and "Traceback" not in err
     # Nothing was published, nothing temporary is left.
     assert not out.exists() or [p.name for p in out.iterdir()] == []
+
+
+def test_a_corrupt_notebook_is_one_error_without_retries(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    (nbs / "action_steps.ipynb").write_text("{ not json")
+    out = tmp_path / "reports"
+    with pytest.raises(PlanMetricsError) as e:
+        runner.run(plan="clayton-pl", data_dir=TINY, years="2024-25", out=out,
+                   notebooks_dir=nbs, progress=False)
+    msg = str(e.value)
+    assert "The action_steps notebook could not be run for plan clayton-pl, 2024-25" in msg
+    assert "git checkout notebooks/" in msg
+    assert [p.name for p in out.iterdir()] == ["clayton-pl"]
+    assert list((out / "clayton-pl").iterdir()) == []   # no edition, no temporary folder

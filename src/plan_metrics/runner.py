@@ -368,8 +368,15 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
                                        f"({e}); the machine may be out of memory") from None
             if not isinstance(e, Exception):
                 raise  # KeyboardInterrupt, SystemExit
-            # Anything else is a kernel that did not start: a port race, "Kernel died before
-            # replying to kernel_info", a start-up timeout on a busy machine. Retry with backoff.
+            if not _kernel_start_failure(e):
+                raise PlanMetricsError(
+                    f"The {job.domain} notebook could not be run for plan {job.edition.plan.id}, "
+                    f"{job.edition.year} ({type(e).__name__}: "
+                    f"{_ANSI.sub('', str(e)).strip()[:300]})", str(job.source),
+                    "restore the notebook from the repository (git checkout notebooks/) and "
+                    "rerun") from None
+            # A kernel that did not start: a port race, "Kernel died before replying to
+            # kernel_info", a start-up timeout on a busy machine. Retry with backoff.
             if attempt == START_RETRIES:
                 raise PlanMetricsError(
                     f"The kernel of notebook {job.domain} (plan {job.edition.plan.id}, "
@@ -384,6 +391,17 @@ def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
                          if engine.domain_of(m) == job.domain],
             "parameters": job.parameters, "seconds": round(time.perf_counter() - started, 2),
             "attempts": attempt + 1}
+
+
+def _kernel_start_failure(e: Exception) -> bool:
+    """True for the errors of a kernel that failed to start or connect (worth a retry), False
+    for problems of the notebook itself (bad JSON, a missing parameter...)."""
+    from papermill.exceptions import PapermillException
+    from zmq import ZMQError
+
+    if isinstance(e, PapermillException):
+        return False
+    return isinstance(e, (RuntimeError, TimeoutError, ConnectionError, ZMQError))
 
 
 _KM_CLASS = None
