@@ -8,7 +8,6 @@ that reports folder. Only the first test class is fast (the committed notebooks 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 

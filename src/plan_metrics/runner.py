@@ -7,16 +7,20 @@ A run, for each plan and school year:
    the validated tables as a parquet *snapshot* in the run's scratch folder, so that every notebook
    reads typed tables instead of parsing and validating the CSV files again,
 3. executes the compute notebooks (``notebooks/<domain>.ipynb``, one per data domain that has
-   measures in the plan) with papermill, in parallel, each saving its domain's rows,
-4. combines the rows, computes the status, validates both and publishes the edition atomically:
-   everything is written to ``reports/<plan>/.<year>.tmp-<pid>-XXXX`` and moved into place with
-   ``os.replace`` only when every notebook succeeded. A failed or interrupted run leaves the previous
-   edition untouched and no temporary folder behind; a failed notebook is kept, executed with its
-   error marked, in ``reports/<plan>/.failed/<year>/<domain>.ipynb``.
+   measures in the plan) with papermill, ``--jobs`` at a time, each saving its domain's rows.
+   Each worker keeps one warm kernel (see ``_KernelPool``): the notebook runs top to bottom as
+   always, but pandas and the library are already imported, which halves a notebook's cost,
+4. combines the rows, computes the status (engine.compute_status, from the snapshot), validates
+   both and publishes the edition atomically: everything is written to
+   ``reports/<plan>/.<year>.tmp-<pid>-XXXX`` and moved into place with ``os.replace`` only when
+   every notebook succeeded. A failed or interrupted run leaves the previous edition untouched and
+   no temporary folder behind; a failed notebook is kept, executed with its error marked, in
+   ``reports/<plan>/.failed/<year>/<domain>.ipynb``.
 
 The second half of this module is the notebooks' side: ``notebook_context`` gives a compute notebook
 its plan, tables and options, computes its measures, shows them and saves them, so that a notebook
-holds no logic of its own.
+holds no logic of its own. The last part writes the compute notebooks themselves
+(``write_compute_notebooks``).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from . import contract, engine, manifest as manifest_mod
 from .errors import PlanMetricsError
 from .options import Options
 from .params import OPTION_KEYS, options_of, year_params
-from .paths import NOTEBOOKS_DIR, PROJECT_DIR, REPORTS_DIR
+from .paths import NOTEBOOKS_DIR, REPORTS_DIR
 
 #: Parameters every compute notebook declares besides its domain's knobs.
 COMMON_PARAMETERS = ("school_year", "plan", "data_dir", "output_dir", "snapshot_dir",
