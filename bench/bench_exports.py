@@ -10,6 +10,8 @@ workbook, and one chart as PNG (2x), SVG and PDF. Prints the figures; not a test
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,6 +45,7 @@ def main() -> int:
     ap.add_argument("--goal", default="G1")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
+    tmp = None
     if a.reports:
         reports = Path(a.reports)
     else:
@@ -77,6 +80,10 @@ def main() -> int:
     print(f"{'export':40} {'median s':>9} {'bytes':>10}  note")
     for name, secs, size, note in rows:
         print(f"{name:40} {secs:9.2f} {size:10,d}  {note}")
+    if hasattr(os, "getloadavg"):
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
