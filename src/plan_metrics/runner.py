@@ -857,6 +857,14 @@ class NotebookContext:
                             "value": d["display"], "n": d["n"], "note": d["note"].fillna("")})
         return out.set_index("measure")
 
+    def group_table(self, results: pd.DataFrame) -> pd.DataFrame:
+        """District rows of each student group: measure, group_by, group, displayed value, n."""
+        d = results[(results["building_id"] == "ALL") & (results["group_by"] != "all")]
+        return pd.DataFrame({"measure": d["measure_id"], "group_by": d["group_by"],
+                             "group": d["group"], "value": d["display"], "n": d["n"],
+                             "note": d["note"].fillna("")}).set_index(
+                                 ["measure", "group_by", "group"])
+
     def building_table(self, results: pd.DataFrame) -> pd.DataFrame:
         """All-students values per building (columns) and measure (rows), as displayed."""
         d = results[results["group_by"] == "all"]
@@ -876,7 +884,8 @@ class NotebookContext:
     def inputs(self) -> pd.DataFrame:
         """The tables read so far (the computation's inputs): rows and the source file's hash."""
         hashes = getattr(self.tables, "hashes", {}) or {}
-        rows = [{"table": t, "rows": len(self.tables[t]), "sha256": str(hashes.get(t, ""))[:12]}
+        rows = [{"table": t, "rows": len(self.tables[t]),
+                 "sha256": str(hashes.get(f"{t}.csv") or hashes.get(t) or "")[:12]}
                 for t in self._loaded()]
         return pd.DataFrame(rows, columns=["table", "rows", "sha256"]).set_index("table")
 
@@ -1001,6 +1010,9 @@ def compute_notebook(domain: str):
         v4.new_code_cell("results = ctx.compute()\nctx.inputs()"),
         v4.new_markdown_cell("## District, all students"),
         v4.new_code_cell("ctx.district_table(results)"),
+        v4.new_markdown_cell("## District, by student group\n\nRisk ratios and gaps are "
+                             "reported on these rows (the all-students row has none)."),
+        v4.new_code_cell("ctx.group_table(results)"),
         v4.new_markdown_cell("## Each building, all students"),
         v4.new_code_cell("ctx.building_table(results)"),
         v4.new_markdown_cell("## Save the rows for the edition"),
