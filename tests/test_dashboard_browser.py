@@ -8,6 +8,7 @@ from the dashboard's code.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -45,11 +46,12 @@ def build_reports(root: Path) -> Path:
     buildings = pd.read_csv(data / "buildings.csv")
     names = dict(zip(buildings["building_id"].astype(str), buildings["name"].astype(str)))
     reports = root / "reports"
-    for year in YEARS:
-        results, status = engine.compute_plan("clayton", tables, year, Options())
-        editions.write_edition(reports / "clayton" / year, results, status,
-                               {"synthetic_data": True, "buildings": names,
-                                "ended": f"{year} test edition"})
+    for plan_id in ("clayton", "equity-review", "clayton-pl"):
+        for year in YEARS:
+            results, status = engine.compute_plan(plan_id, tables, year, Options())
+            editions.write_edition(reports / plan_id / year, results, status,
+                                   {"synthetic_data": True, "buildings": names,
+                                    "ended": f"{year} test edition"})
     return reports
 
 
@@ -133,10 +135,14 @@ def clayton_goals():
     return out
 
 
-def visible_measures(page) -> list[str]:
-    return page.eval_on_selector_all(
-        ".pm-card", "cs => cs.filter(c => c.offsetParent !== null)"
-                    ".map(c => c.querySelector('.pm-card-head').dataset.measure)")
+def wait_cards(page, measures: list[str]) -> None:
+    """Wait until the visible cards are exactly these measures, in this order."""
+    page.wait_for_function(
+        "ids => { const v = Array.from(document.querySelectorAll('.pm-card'))"
+        ".filter(c => c.offsetParent !== null).map(c => c.querySelector('.pm-card-head')?"
+        ".dataset?.measure); return JSON.stringify(v) === JSON.stringify(ids); }",
+        arg=measures, timeout=30_000)
+
 
 
 def select(page, label: str, option: str) -> None:
@@ -205,11 +211,7 @@ def test_renders_every_goal_with_its_cards(page, server, reports):
     assert "School District of Clayton" in page.inner_text(".pm-header")
     for goal, measures in clayton_goals().items():
         select(page, "Goal", goal_label(goal))
-        page.wait_for_function(
-            "ids => { const v = Array.from(document.querySelectorAll('.pm-card'))"
-            ".filter(c => c.offsetParent !== null).map(c => c.querySelector('.pm-card-head')"
-            ".dataset.measure); return JSON.stringify(v) === JSON.stringify(ids); }",
-            arg=measures, timeout=30_000)
+        wait_cards(page, measures)
         # every visible card: a status word, two rendered charts, two text alternatives
         n_charts = page.eval_on_selector_all(
             ".pm-card", "cs => cs.filter(c => c.offsetParent !== null)"
@@ -273,7 +275,7 @@ def test_deep_link_opens_the_filtered_view(page, server, reports):
     assert chosen(page, "Goal") == goal_label("G2")
     assert chosen(page, "Building") == building_name(reports, building)
     assert chosen(page, "Student group") == "Disability (IEP)"
-    assert visible_measures(page) == clayton_goals()["G2"]
+    wait_cards(page, clayton_goals()["G2"])
     first = clayton_goals()["G2"][0]
     card = page.locator(".pm-card", has=page.locator(f'[data-measure="{first}"]')).first
     assert card.locator(".pm-value-text").inner_text() == all_students(df, first, building)
@@ -296,7 +298,7 @@ def test_invalid_query_value_falls_back_with_a_notice(page, server, reports):
     assert "'1999-00' is not a published year of this plan" in text
     assert chosen(page, "Building") == "District"
     assert chosen(page, "School year") == YEARS[-1]
-    assert visible_measures(page) == clayton_goals()["G1"]
+    wait_cards(page, clayton_goals()["G1"])
 
 
 def test_offline_no_source_and_markup_escaped(page, server):
@@ -346,3 +348,54 @@ def test_kernel_refuses_execute_request(page, server):
                 got.append(m["header"]["msg_type"])
     ws.close()
     assert "execute_result" not in got and "execute_reply" not in got, got
+
+
+def test_equity_review_matrix_flags_and_trend(page, server, reports):
+    """The matrix cell of a risk-ratio category shows the most extreme group of each year, and is
+    flagged exactly when that ratio is beyond the review's thresholds (2 and 0.5)."""
+    page.goto(f"{server}/voila/render/equity.ipynb", timeout=120_000)
+    page.wait_for_selector("table.pm-equity", timeout=120_000)
+    page.wait_for_selector(".pm-board svg.marks", timeout=60_000)
+    measure, char = "EQ7-suspension-rr", "race_ethnicity"
+    cell = page.locator(f'td[data-measure="{measure}"][data-characteristic="{char}"]')
+    lines = cell.locator("div").all_inner_texts()
+    assert [ln.split(":")[0] for ln in lines] == YEARS
+    for year, line in zip(YEARS, lines):
+        df = pd.read_parquet(reports / "equity-review" / year / "results.parquet")
+        rows = df[(df.measure_id == measure) & (df.building_id == "ALL") &
+                  (df.group_by == char) & ~df.suppressed & df.value.notna()]
+        if rows.empty:
+            assert "no published group" in line or "not reported" in line
+            continue
+        # the most extreme ratio is the one farthest from 1 on a log scale
+        top = rows.loc[rows.value.map(lambda v: abs(math.log(v))).idxmax()]
+        assert f"{LABELS[top.group]} {top.value:.2f}" in line
+        assert ("flagged" in line) == bool(top.value > 2 or top.value < 0.5)
+    # the qualitative categories are named, not computed
+    assert "reviewed qualitatively" in page.inner_text("table.pm-equity").lower() or \
+        "qualitative" in page.inner_text("table.pm-equity").lower()
+    # the trend chart has a text alternative and a data table
+    assert page.locator('details[data-kind="equity-trend"] table tbody tr').count() > 0
+
+
+def test_action_plan_completion_by_goal_and_objective(page, server, reports):
+    page.goto(f"{server}/voila/render/action_plan.ipynb", timeout=120_000)
+    page.wait_for_selector("section.pm-card[data-goal]", timeout=120_000)
+    page.wait_for_selector(".pm-board svg.marks", timeout=60_000)
+    df = pd.read_parquet(reports / "clayton-pl" / YEARS[-1] / "results.parquet")
+    disp = dict(zip(df[df.building_id == "ALL"].measure_id, df[df.building_id == "ALL"].display))
+    from plan_metrics.plan import load_plan
+    plan = load_plan("clayton-pl")
+    for g in plan.goals:
+        sec = page.locator(f'section[data-goal="{g.id}"]')
+        assert sec.locator("h3 .pm-complete").inner_text() == disp[f"{g.id}-completion"]
+        for o in g.objectives:
+            obj = sec.locator(f'[data-objective="{o.id}"]')
+            assert obj.locator(".pm-complete").inner_text() == disp[f"{o.id}-completion"]
+            # the steps in the plan's words, numbered as in the plan
+            words = [" ".join(t.split()) for t in obj.locator("li").all_inner_texts()]
+            assert words == [" ".join(s.text.split()) for s in o.action_steps]
+    # no bar for a suppressed goal: bars = goals whose completion is published
+    published = sum(1 for g in plan.goals
+                    if not df[(df.measure_id == f"{g.id}-completion")].suppressed.iloc[0])
+    assert page.locator(".pm-board svg.marks g.mark-rect path").count() == published

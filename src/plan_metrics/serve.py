@@ -10,6 +10,7 @@ kernels refuse code sent from the browser.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,12 +88,18 @@ def main(args) -> int:
           f"  equity:      {base}/equity.ipynb\n"
           f"  action plan: {base}/action_plan.ipynb\n"
           f"Press Ctrl+C to stop.", flush=True)
+    # Ctrl+C and a plain `kill` both stop Voila and its kernels (SIGINT may be ignored when the
+    # command was started in the background, so both handlers are set here).
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
         return 0

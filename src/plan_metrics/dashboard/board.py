@@ -51,6 +51,7 @@ class Card:
         self.box.add_class("pm-card")
         self.measure_id: str | None = None
         self.plan_id: str | None = None
+        self.key: tuple | None = None       # (plan, measure, building, year, group) of its specs
 
     def hide(self):
         self.box.layout.display = "none"
@@ -63,6 +64,10 @@ class Card:
 class BoardApp:
     """The board dashboard of one reports folder. ``root`` is the widget to display."""
 
+    #: Cards in the page's first paint; the rest are added once the first chart has rendered
+    #: (fewer widget models for the browser to create before anything shows).
+    FIRST_CARDS = 2
+
     def __init__(self, reports=None):
         self.reports = reports_dir() if reports is None else reports
         self.plans = published_plans(self.reports, "strategic")
@@ -73,6 +78,7 @@ class BoardApp:
         self._data: dict[str, PlanData] = {}
         self._specs: dict[tuple[str, str], tuple[dict, dict]] = {}
         self._busy = False
+        self._first_cards: int | None = self.FIRST_CARDS
         self.cards: list[Card] = []
 
         lab = {"description_width": "initial"}
@@ -191,11 +197,21 @@ class BoardApp:
                                     for g in (d.group_bys or [ALL])]
             self.w_group.value = f.group
 
+    def _on_first_render(self, change) -> None:
+        """The first chart has rendered (its view reports the browser time zone after embedding):
+        the page is up; add the remaining cards."""
+        if self._first_cards is not None and change.new:
+            self._first_cards = None
+            self._render(new_specs=True)
+
     def _on_change(self, change) -> None:
         if self._busy:
             return
         key = next(k for k, w in self.dropdowns.items() if w is change.owner)
         f = self.filters
+        # a filter used before the first chart reported back: show every card from now on
+        grow = self._first_cards is not None
+        self._first_cards = None
         if key == "plan":
             self.filters = self._defaults(change.new)
             self.notice.value = ""
@@ -204,7 +220,7 @@ class BoardApp:
             return
         setattr(f, key, change.new)
         self.notice.value = ""
-        self._render(new_specs=(key == "goal"))
+        self._render(new_specs=(key == "goal" or grow))
 
     # ---- rendering ----------------------------------------------------------------------------
     def _spec(self, d: PlanData, m: Measure) -> tuple[dict, dict]:
@@ -229,23 +245,31 @@ class BoardApp:
         trend_params = {"building": f.building, "year": f.year}
         bd_params = {**trend_params, "group_by": f.group}
         pairs = d.goal_measures(f.goal)
+        shown = pairs if self._first_cards is None else pairs[:self._first_cards]
         if new_specs:
-            while len(self.cards) < len(pairs):
+            while len(self.cards) < len(shown):
                 self.cards.append(Card())
-            self.card_box.children = [c.box for c in self.cards]
-            for card, (_, m) in zip(self.cards, pairs):
-                t_spec, b_spec = self._spec(d, m)
-                card.trend.spec = spec_with_params(t_spec, trend_params)
-                card.breakdown.spec = spec_with_params(b_spec, bd_params)
+                if len(self.cards) == 1:
+                    self.cards[0].trend.observe(self._on_first_render, names="local_tz")
+            if len(self.card_box.children) != len(self.cards):
+                self.card_box.children = [c.box for c in self.cards]
+            for card, (_, m) in zip(self.cards, shown):
+                key = (d.plan_id, m.id, f.building, f.year, f.group)
+                if card.key != key:  # unchanged cards keep their rendered charts
+                    t_spec, b_spec = self._spec(d, m)
+                    card.trend.spec = spec_with_params(t_spec, trend_params)
+                    card.breakdown.spec = spec_with_params(b_spec, bd_params)
+                    card.key = key
                 card.measure_id, card.plan_id = m.id, d.plan_id
                 card.show()
-            for card in self.cards[len(pairs):]:
+            for card in self.cards[len(shown):]:
                 card.hide()
         else:
-            for card, _ in zip(self.cards, pairs):
+            for card, (_, m) in zip(self.cards, shown):
                 set_params(card.trend, trend_params)
                 set_params(card.breakdown, bd_params)
-        for card, (outcome, m) in zip(self.cards, pairs):
+                card.key = (d.plan_id, m.id, f.building, f.year, f.group)
+        for card, (outcome, m) in zip(self.cards, shown):
             self._fill_card(card, d, outcome, m)
         self.header.value = self._header_html(d)
         self.overview.value = self._overview_html(d)
