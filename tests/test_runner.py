@@ -108,6 +108,7 @@ def _run_args(**kw):
     (dict(data="/nonexistent/dir"), ["data directory", "/nonexistent/dir", "does not exist"]),
     (dict(plan="no-such-plan", data="."), ["No plan 'no-such-plan'", "clayton"]),
     (dict(years="2024", data="."), ["'2024' is not a school year", "--years"]),
+    (dict(jobs=0, data="."), ["--jobs 0", "at least one notebook"]),
 ])
 def test_bad_arguments_are_one_error_each(kw, words, capsys):
     with pytest.raises(PlanMetricsError) as e:
@@ -116,7 +117,7 @@ def test_bad_arguments_are_one_error_each(kw, words, capsys):
         assert w in str(e.value)
     # Through the CLI: exit status 2 and one paragraph on stderr, no traceback.
     argv = ["run", "--plan", kw.get("plan", "clayton"), "--data", kw.get("data", "data/demo"),
-            "--years", kw.get("years", "2024-25")]
+            "--years", kw.get("years", "2024-25"), "--jobs", str(kw.get("jobs", 1))]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and words[0] in err

@@ -133,7 +133,11 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
     reports = Path(out if out is not None else REPORTS_DIR).resolve()
     data_dir = Path(data_dir).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs is not None and jobs < 1:
+        raise PlanMetricsError(f"--jobs {jobs}: at least one notebook must run at a time",
+                               "--jobs", "give --jobs 1 or more, or leave it out to use every "
+                               "core")
+    jobs = jobs or os.cpu_count() or 1
     if not data_dir.is_dir():
         raise PlanMetricsError(f"The data directory {str(data_dir)!r} does not exist",
                                "--data", "give the folder holding the district's CSV files "
