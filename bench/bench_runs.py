@@ -30,14 +30,19 @@ PY = sys.executable
 YEAR = "2024-25"
 
 
-def measure(code: str) -> tuple[float, float, float]:
-    """(seconds, peak PSS MB, peak RSS MB of the process tree) of ``python -c code``."""
+def measure(code: str) -> tuple[float, float, float, float]:
+    """(wall seconds, CPU seconds, peak PSS MB, peak RSS MB) of ``python -c code`` and its
+    children (the kernels). CPU time (user + system of the whole process tree) does not depend on
+    what else the machine runs; on an idle 2-core machine the wall time is at least CPU / 2."""
     start = time.perf_counter()
-    proc = subprocess.Popen([PY, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    err = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([PY, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
     ps = psutil.Process(proc.pid)
     peak_pss = peak_rss = 0
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         try:
             procs = [ps, *ps.children(recursive=True)]
             infos = [p.memory_full_info() for p in procs]
@@ -47,9 +52,11 @@ def measure(code: str) -> tuple[float, float, float]:
             pass
         time.sleep(0.1)
     seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        sys.exit(f"benchmark command failed:\n{code}\n{proc.stderr.read()[-3000:]}")
-    return seconds, peak_pss / 2**20, peak_rss / 2**20
+        err.seek(0)
+        sys.exit(f"benchmark command failed:\n{code}\n{err.read()[-3000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime, peak_pss / 2**20, peak_rss / 2**20
 
 
 def run_code(plan: str, data: Path, years: str, out: Path, jobs: int, all_domains: bool) -> str:
@@ -74,10 +81,10 @@ def demo_data(folder: Path, size: str) -> Path:
     return folder
 
 
-def row(label: str, m: tuple[float, float, float], target: str = "") -> None:
-    seconds, pss, rss = m
-    print(f"  {label:<56} {seconds:6.1f} s  PSS {pss:5.0f} MB (RSS {rss:5.0f})  {target}",
-          flush=True)
+def row(label: str, m: tuple[float, float, float, float], target: str = "") -> None:
+    seconds, cpu, pss, rss = m
+    print(f"  {label:<56} {seconds:6.1f} s  CPU {cpu:6.1f} s  PSS {pss:5.0f} MB "
+          f"(RSS {rss:5.0f})  {target}", flush=True)
 
 
 def main() -> None:
@@ -92,7 +99,8 @@ def main() -> None:
     small = demo_data(tmp / "small", "small")
     plans = available_plans()
     n_nb = {p: len(domains_of(load_plan(p))) for p in plans}
-    print(f"plan-metrics run, {os.cpu_count()} cores, --jobs {args.jobs}; "
+    print(f"plan-metrics run, {os.cpu_count()} cores, --jobs {args.jobs}, load average "
+          f"{os.getloadavg()[0]:.1f} at start; "
           f"notebooks with measures per plan-year: {n_nb}")
     print("small district:")
     for label, plan, years, every in [
