@@ -26,6 +26,7 @@ holds no logic of its own. The last part writes the compute notebooks themselves
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -211,8 +212,15 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
             if not j.source.is_file():
                 raise PlanMetricsError(f"The compute notebook {j.source.name} is missing",
                                        str(j.source), "restore it from the repository")
-        published = _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic,
-                             data_dir, progress, _KernelPool() if reuse_kernels else None)
+        # papermill logs a timeout or an unknown parameter itself; the run reports every failure
+        # as one paragraph, so its log would only garble the progress bar.
+        pm_log = logging.getLogger("papermill")
+        level, pm_log.level = pm_log.level, logging.CRITICAL
+        try:
+            published = _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic,
+                                 data_dir, progress, _KernelPool() if reuse_kernels else None)
+        finally:
+            pm_log.setLevel(level)
     finally:
         for ed in editions:
             shutil.rmtree(ed.tmp, ignore_errors=True)
