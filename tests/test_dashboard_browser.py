@@ -399,3 +399,14 @@ def test_action_plan_completion_by_goal_and_objective(page, server, reports):
     published = sum(1 for g in plan.goals
                     if not df[(df.measure_id == f"{g.id}-completion")].suppressed.iloc[0])
     assert page.locator(".pm-board svg.marks g.mark-rect path").count() == published
+
+
+def test_serve_without_editions_says_what_to_do(tmp_path):
+    """No reports folder, or an empty one: one clear message naming `plan-metrics run`."""
+    for reports in (tmp_path / "missing", tmp_path):
+        out = subprocess.run([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
+                              str(reports), "--port", str(free_port())],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2
+        assert "no published editions" in out.stderr and "plan-metrics run" in out.stderr
+        assert "Traceback" not in out.stderr

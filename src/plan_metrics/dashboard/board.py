@@ -20,7 +20,7 @@ from IPython.display import display
 
 from .. import charts
 from ..errors import PlanMetricsError
-from ..plan import Measure
+from ..plan import Measure, load_plan
 from ..results import ALL, DISTRICT, STATUSES
 from . import state
 from .data import PlanData, published_plans, reports_dir
@@ -66,7 +66,7 @@ class BoardApp:
 
     #: Cards in the page's first paint; the rest are added once the first chart has rendered
     #: (fewer widget models for the browser to create before anything shows).
-    FIRST_CARDS = 2
+    FIRST_CARDS = 1
 
     def __init__(self, reports=None):
         self.reports = reports_dir() if reports is None else reports
@@ -75,6 +75,7 @@ class BoardApp:
             raise PlanMetricsError("No published edition of a strategic plan", str(self.reports),
                                    "run 'plan-metrics run --plan clayton --data DIR --years all' "
                                    "first, then reopen this page")
+        self.plan_titles = {p: load_plan(p).title for p in self.plans}
         self._data: dict[str, PlanData] = {}
         self._specs: dict[tuple[str, str], tuple[dict, dict]] = {}
         self._busy = False
@@ -90,16 +91,14 @@ class BoardApp:
         self.w_group = W.Dropdown(description="Student group", style=lab, layout=lay)
         self.dropdowns = {"plan": self.w_plan, "year": self.w_year, "goal": self.w_goal,
                           "building": self.w_building, "group": self.w_group}
-        self.header = W.HTML()
-        self.notice = W.HTML()
-        self.link = W.HTML()
-        self.overview = W.HTML()
-        self.goal_head = W.HTML()
+        # few widgets on purpose: the browser creates every widget model before the first paint
+        self.top = W.HTML()        # stylesheet, header, notices
+        self.info = W.HTML()       # own link, goal overview, the goal's heading
+        self.notices: list[str] = []
         self.card_box = W.VBox()
         bar = W.HBox(list(self.dropdowns.values()), layout=W.Layout(flex_flow="row wrap"))
         bar.add_class("pm-filters")
-        self.root = W.VBox([W.HTML(CSS), self.header, self.notice, bar, self.link, self.overview,
-                            self.goal_head, self.card_box])
+        self.root = W.VBox([self.top, bar, self.info, self.card_box])
         self.root.add_class("pm-board")
 
         self.filters = self._defaults(self._plan_default())
@@ -159,8 +158,7 @@ class BoardApp:
                               charts.GROUP_BY_LABELS.get(dflt.group, dflt.group).lower(), notices)
         self.filters = state.Filters(plan, year, goal, building, group)
         self._fill_options()
-        self.notice.value = "".join(f'<div class="pm-notice" role="alert">{n}</div>'
-                                    for n in notices)
+        self.notices = notices
         # Specs, not params: the page may not have rendered its charts yet, and a chart that renders
         # later starts from its spec's param values.
         self._render(new_specs=True)
@@ -183,8 +181,7 @@ class BoardApp:
         d = self.data()
         f = self.filters
         with self._quiet():
-            self.w_plan.options = [(self.data(p).plan.title if p in self._data else p, p)
-                                   for p in self.plans]
+            self.w_plan.options = [(self.plan_titles[p], p) for p in self.plans]
             self.w_plan.value = f.plan
             self.w_year.options = list(reversed(d.years))
             self.w_year.value = f.year
@@ -214,12 +211,12 @@ class BoardApp:
         self._first_cards = None
         if key == "plan":
             self.filters = self._defaults(change.new)
-            self.notice.value = ""
+            self.notices = []
             self._fill_options()
             self._render(new_specs=True)
             return
         setattr(f, key, change.new)
-        self.notice.value = ""
+        self.notices = []
         self._render(new_specs=(key == "goal" or grow))
 
     # ---- rendering ----------------------------------------------------------------------------
@@ -271,12 +268,12 @@ class BoardApp:
                 card.key = (d.plan_id, m.id, f.building, f.year, f.group)
         for card, (outcome, m) in zip(self.cards, shown):
             self._fill_card(card, d, outcome, m)
-        self.header.value = self._header_html(d)
-        self.overview.value = self._overview_html(d)
-        self.goal_head.value = self._goal_html(d)
+        notices = "".join(f'<div class="pm-notice" role="alert">{n}</div>' for n in self.notices)
+        self.top.value = CSS + self._header_html(d) + notices
         url = state.page_url(f.query())
-        self.link.value = (f'<p class="pm-link">Link to this view: '
-                           f'<a href="{_esc(url)}" id="pm-view-link">{_esc(url)}</a></p>')
+        self.info.value = (f'<p class="pm-link">Link to this view: '
+                           f'<a href="{_esc(url)}" id="pm-view-link">{_esc(url)}</a></p>'
+                           + self._overview_html(d) + self._goal_html(d))
 
     def _place(self, d: PlanData) -> str:
         return d.building_names.get(self.filters.building, self.filters.building)
