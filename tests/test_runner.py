@@ -234,3 +234,28 @@ def test_a_corrupt_notebook_is_one_error_without_retries(tmp_path):
     assert "git checkout notebooks/" in msg
     assert [p.name for p in out.iterdir()] == ["clayton-pl"]
     assert list((out / "clayton-pl").iterdir()) == []   # no edition, no temporary folder
+
+
+def test_memory_gate_runs_a_notebook_over_the_budget_alone():
+    import threading
+    import time
+
+    gate = runner._MemoryGate(budget=10)
+    gate.acquire(8)             # 8 of 10 in use
+    gate.acquire(2)             # 10 of 10: still fits
+    admitted = threading.Event()
+
+    def big():
+        gate.acquire(15)        # over the budget: only when nothing else runs
+        admitted.set()
+
+    t = threading.Thread(target=big)
+    t.start()
+    time.sleep(0.2)
+    assert not admitted.is_set()
+    gate.release(8)
+    time.sleep(0.2)
+    assert not admitted.is_set()   # 2 still in use
+    gate.release(2)
+    t.join(2)
+    assert admitted.is_set() and gate.in_use == 15

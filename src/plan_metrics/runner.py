@@ -111,6 +111,40 @@ class _Job:
     output: Path
     parameters: dict
     timeout: int
+    memory: int = 0          # bytes of the tables the notebook will hold (estimate)
+
+
+#: At most this many bytes of (in-memory) tables are read by the running notebooks at once; a
+#: notebook over it runs alone. Never binding on the small demo district; on a large district it
+#: keeps the surveys notebook (7 million answers, over 1 GB) from running beside another one, so
+#: the run stays within the design's 2 GB (DESIGN.md section 12).
+MEMORY_BUDGET = 1 << 30
+
+
+class _MemoryGate:
+    """Admits notebooks while their estimated table memory fits the budget (one always fits)."""
+
+    def __init__(self, budget: int):
+        self.budget, self.in_use = budget, 0
+        self._cond = threading.Condition()
+
+    def try_acquire(self, amount: int) -> bool:
+        with self._cond:
+            if self.in_use and self.in_use + amount > self.budget:
+                return False
+            self.in_use += amount
+            return True
+
+    def acquire(self, amount: int) -> None:
+        with self._cond:
+            while self.in_use and self.in_use + amount > self.budget:
+                self._cond.wait(0.5)
+            self.in_use += amount
+
+    def release(self, amount: int) -> None:
+        with self._cond:
+            self.in_use -= amount
+            self._cond.notify_all()
 
 
 def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path | None = None,
@@ -183,6 +217,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
         # over a gigabyte); only the status step reads (and caches) the tables it needs.
         tables = SnapshotTables(snapshot)
         release_memory()
+        memory = tables.memory
         git = manifest_mod.git_info()
         synthetic = manifest_mod.is_synthetic(data_dir)
         all_jobs: list[_Job] = []
@@ -204,9 +239,11 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
                                  "output_dir": str(ed.rows_dir), "snapshot_dir": str(snapshot),
                                  **{k: params[k] for k in ("min_n", "cell_size", "n_size",
                                                            *DOMAIN_KNOBS[d])}}
+                    needs = tables_needed([m for m in p.measures() if engine.domain_of(m) == d])
                     all_jobs.append(_Job(ed, d, notebooks_dir / f"{d}.ipynb",
                                          tmp / "notebooks" / f"{d}.ipynb", nb_params,
-                                         params["cell_timeout"]))
+                                         params["cell_timeout"],
+                                         sum(memory.get(t, 0) for t in needs)))
                 ed.jobs_left = len(domains)
         for j in all_jobs:
             if not j.source.is_file():
@@ -293,7 +330,8 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
             published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir))
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
-            pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels): j
+            gate = _MemoryGate(MEMORY_BUDGET)
+            pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels, gate): j
                                            for j in all_jobs}
             try:
                 while pending:
@@ -337,11 +375,28 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     return published
 
 
-def _run_job(job: _Job, pool: "_KernelPool | None" = None) -> dict:
+def _run_job(job: _Job, pool: "_KernelPool | None" = None,
+             gate: _MemoryGate | None = None) -> dict:
     """Execute one notebook with papermill; retry kernel-start failures; return its record.
 
-    With a ``pool``, the notebook runs on this worker thread's warm kernel (see _KernelPool).
+    With a ``pool``, the notebook runs on this worker thread's warm kernel (see _KernelPool);
+    with a ``gate``, it waits until its tables fit the memory budget.
     """
+    if gate is None:
+        return _run_job_now(job, pool)
+    if not gate.try_acquire(job.memory):
+        if pool is not None:
+            pool.discard()  # waiting for memory: give back this worker's idle kernel too
+        gate.acquire(job.memory)
+    try:
+        return _run_job_now(job, pool)
+    finally:
+        gate.release(job.memory)
+        if pool is not None:
+            pool.recycle_if_large()
+
+
+def _run_job_now(job: _Job, pool: "_KernelPool | None") -> dict:
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -542,6 +597,24 @@ class _KernelPool:
                     raise KeyboardInterrupt
                 self._all.append(kernel)
         return kernel
+
+    #: A kernel that still holds more than this after its reset is replaced by a fresh one
+    #: (a large district's surveys leave some hundred MB behind in the allocator).
+    RECYCLE_BYTES = 300 << 20
+
+    def recycle_if_large(self) -> None:
+        """Shut this thread's kernel down if it keeps much memory after its last notebook."""
+        kernel = getattr(self._local, "kernel", None)
+        if kernel is None:
+            return
+        try:
+            import psutil
+            pid = kernel.km.provisioner.process.pid
+            large = psutil.Process(pid).memory_full_info().uss > self.RECYCLE_BYTES
+        except Exception:  # noqa: BLE001 - no psutil, no process: keep the kernel
+            return
+        if large:
+            self.discard()
 
     def discard(self) -> None:
         """Shut this thread's kernel down (the next get() starts a new one)."""
@@ -772,6 +845,7 @@ def write_snapshot(tables, folder: Path, data_dir: Path) -> Path:
     for name, df in tables.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
     info = {"data_dir": str(data_dir), "tables": sorted(tables.keys()),
+            "memory": {name: int(df.memory_usage(deep=True).sum()) for name, df in tables.items()},
             "hashes": dict(getattr(tables, "hashes", {}) or {}),
             "row_counts": dict(getattr(tables, "row_counts", {}) or {}),
             "years": sorted(getattr(tables, "years", []) or [])}
@@ -791,6 +865,7 @@ class SnapshotTables(Mapping):
         self.hashes, self.row_counts = info["hashes"], info["row_counts"]
         self.years = info["years"]
         self.data_dir = info["data_dir"]
+        self.memory: dict[str, int] = info.get("memory", {})
         self._cache: dict[str, pd.DataFrame] = {}
 
     def __getitem__(self, name: str) -> pd.DataFrame:
