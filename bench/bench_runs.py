@@ -39,18 +39,26 @@ def measure(code: str) -> tuple[float, float, float, float]:
     proc = subprocess.Popen([PY, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
     ps = psutil.Process(proc.pid)
     peak_pss = peak_rss = 0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        try:
-            procs = [ps, *ps.children(recursive=True)]
-            infos = [p.memory_full_info() for p in procs]
-            peak_pss = max(peak_pss, sum(i.pss for i in infos))
-            peak_rss = max(peak_rss, sum(i.rss for i in infos))
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
+    try:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                procs = [ps, *ps.children(recursive=True)]
+                infos = [p.memory_full_info() for p in procs]
+                peak_pss = max(peak_pss, sum(i.pss for i in infos))
+                peak_rss = max(peak_rss, sum(i.rss for i in infos))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+    except BaseException:  # interrupted: stop the run and its kernels too
+        for p in [*ps.children(recursive=True), ps]:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        raise
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
