@@ -300,12 +300,14 @@ def _validated(loading, data_dir: Path):
     except PlanMetricsError as e:
         errors = [p for p in e.problems if getattr(p, "severity", "error") == "error"]
         if errors:
-            print(f"Validation of {data_dir} found {len(errors)} problem(s); nothing was "
+            # a summary entry stands for `count` lines with the same fault
+            total = sum(getattr(p, "count", 1) or 1 for p in errors)
+            print(f"Validation of {data_dir} found {total} problem(s); nothing was "
                   f"computed or published:", file=sys.stderr)
             for p in errors[:20]:
                 print(f"  - {p}", file=sys.stderr)
             if len(errors) > 20:
-                print(f"  ... and {len(errors) - 20} more (plan-metrics validate --data "
+                print(f"  ... and {len(errors) - 20} more kinds of fault (plan-metrics validate --data "
                       f"{data_dir} lists them all)", file=sys.stderr)
         raise
     warnings = getattr(tables, "warnings", None) or []
