@@ -3,9 +3,13 @@
 Speed: the widgets are built once. Each measure's two chart specs (trend, breakdown) carry ALL of the
 measure's published rows and Vega-Lite params ``building``, ``year`` and ``group_by``; a building,
 year or student-group change only sets those params on the visible charts (no re-embed, no Altair
-work) and rewrites the cards' HTML from dicts prepared at load. Cards come from a pool sized to the
-largest goal; a goal change hands each card the next measure's cached spec. Under preheated kernels
-everything up to the query string runs before the page is requested.
+work) and rewrites the cards' HTML from dicts prepared at load. Cards come from a pool that grows to
+the largest goal seen; a goal change hands each card the next measure's cached spec. Under preheated
+kernels everything up to the query string (data, every spec) runs before the page is requested.
+
+First paint: the browser creates every widget model before it draws anything, so the page starts
+with few widgets (three HTML blocks, the filters and ONE card); the goal's other cards are added as
+soon as the first chart reports that it has rendered.
 """
 
 from __future__ import annotations
