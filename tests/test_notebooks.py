@@ -118,6 +118,9 @@ def test_edition_is_complete_and_equals_the_engine_in_process(reports, demo):
     assert m["synthetic_data"] is True and m["package_version"]
     assert m["git_commit"] is None or len(m["git_commit"]) == 40
     assert m["started"] <= m["ended"]
+    # the edition names its schools itself (read from the data's public buildings.csv)
+    buildings = pd.read_csv(demo / "buildings.csv", dtype=str)
+    assert m["buildings"] == dict(zip(buildings["building_id"], buildings["name"]))
     assert [n["domain"] for n in m["notebooks"]] == domains
     assert m["parameters"]["school_year"] == "2024-25" and m["parameters"]["min_n"] == 10
     # The executed notebooks are the audit record: outputs, no error, the run's parameters.

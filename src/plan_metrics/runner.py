@@ -741,6 +741,10 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
         started=ed.started, ended=manifest_mod.now(), synthetic=synthetic, git=git,
         previous=manifest_mod.read(ed.target / "manifest.json"))
     man["notebooks_skipped"] = [d for d in engine.DOMAINS if d not in ed.domains]  # no measures
+    # the public list of schools, so an edition names its buildings wherever it is copied
+    bld = tables.get("buildings")
+    man["buildings"] = ({} if bld is None else
+                        dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
     write_edition(ed.tmp, results, status, man)
     replace_dir(ed.tmp, ed.target)
     failed = ed.target.parent / ".failed"
