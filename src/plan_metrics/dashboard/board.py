@@ -346,7 +346,9 @@ class BoardApp:
                 changes.append(f"Since {label} ({_esc(yr)}): {_esc(_fmt_change(c['diff'], unit))}"
                                f" <span class='pm-verdict'>({verdict})</span>")
             elif yr and yr != f.year:
-                changes.append(f"Since {label} ({_esc(yr)}): not available")
+                why = ("no edition of that year is published" if yr not in d.years
+                       else "one of the two values is not published")
+                changes.append(f"Since {label} ({_esc(yr)}): {why}")
         outcome_html = (f'<p class="pm-outcome">{_esc(outcome.id)}: {_esc(outcome.statement)}</p>'
                         if outcome is not None else "")
         rule = st.get("rule_text") or ""
