@@ -102,7 +102,8 @@ class BoardApp:
         self.card_box = W.VBox()
         bar = W.HBox(list(self.dropdowns.values()), layout=W.Layout(flex_flow="row wrap"))
         bar.add_class("pm-filters")
-        self.root = W.VBox([self.top, bar, self.info, self.card_box])
+        self.tools = W.HBox([])    # slot for "download what I see" buttons (add_tool)
+        self.root = W.VBox([self.top, bar, self.tools, self.info, self.card_box])
         self.root.add_class("pm-board")
 
         self.filters = self._defaults(self._plan_default())
@@ -140,6 +141,11 @@ class BoardApp:
         d = self.data()
         for m in d.measures.values():
             self._spec(d, m)
+
+    def add_tool(self, widget: W.Widget) -> None:
+        """Add a widget (e.g. a download button) to the bar under the filters; it can read
+        ``self.filters`` (plan, year, goal, building, group) and ``self.data()`` when used."""
+        self.tools.children = (*self.tools.children, widget)
 
     # ---- deep links ---------------------------------------------------------------------------
     def apply_query(self, query: str) -> list[str]:
