@@ -410,3 +410,45 @@ def test_serve_without_editions_says_what_to_do(tmp_path):
         assert out.returncode == 2
         assert "no published editions" in out.stderr and "plan-metrics run" in out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_download_what_i_see(page, server, reports):
+    """The download bar gives files for the filters on screen (Playwright's download event)."""
+    import csv
+    import io
+
+    df = results(reports, "2022-23")
+    building = sorted(set(df.building_id) - {"ALL"})[0]
+    open_board(page, server, f"plan=clayton&year=2022-23&goal=G2&building={building}"
+                             f"&group=disability")
+    wait_cards(page, clayton_goals()["G2"])
+
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Download this goal's results as CSV").click()
+    download = dl.value
+    assert download.suggested_filename == "clayton_2022-23_G2.csv"
+    rows = list(csv.DictReader(io.StringIO(
+        Path(download.path()).read_text(encoding="utf-8-sig"))))
+    # exactly the edition's rows of goal G2, that building, all students + the disability groups
+    g2 = set(clayton_goals()["G2"])
+    want = df[df.measure_id.isin(g2) & (df.building_id == building)
+              & df.group_by.isin(["all", "disability"])]
+    assert len(rows) == len(want) > 0
+    assert {r["Measure ID"] for r in rows} == set(want.measure_id)
+    assert {r["Building ID"] for r in rows} == {building}
+    shown = {(r["Measure ID"], r["Shown as"]) for r in rows}
+    assert shown == set(zip(want.measure_id, want.display))
+    # a suppressed cell is downloaded as its text, with no number beside it
+    for r in rows:
+        if r["Suppressed"] == "Yes":
+            assert r["Value"] == r["Numerator"] == r["Number of people"] == ""
+
+    # the chart picker's first chart as PNG: a real PNG named for the measure and view
+    first = clayton_goals()["G2"][0]
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Download the chosen chart as PNG").click()
+    png = dl.value
+    assert png.suggested_filename == f"clayton_2022-23_{first}_trend.png"
+    assert Path(png.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [u for u in page.requests if not u.startswith(
+        ("http://127.0.0.1", "http://localhost", "data:", "blob:"))]

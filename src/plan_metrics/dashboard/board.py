@@ -423,6 +423,8 @@ def board_page(reports=None) -> BoardApp | None:
     except PlanMetricsError as e:
         display(IPyHTML(f'<div class="pm-notice" role="alert">{_esc(e)}</div>'))
         return None
+    from .download import download_bar
+    app.add_tool(download_bar(app))
     if os.environ.get("VOILA_PREHEAT") == "True":
         app.warm()
     display(app.root)
