@@ -129,19 +129,12 @@ def axis_title(unit: str) -> str:
 
 
 def format_value(value: Any, unit: str) -> str:
-    """A number as board text in its unit (0.784 -> '78%', -12.3 points -> '-12.3 pts')."""
+    """A number as board text in its unit (0.784 -> '78%', -12.3 points -> '-12.3 pts'); the words
+    are privacy.format_value's, so charts, cards and exports read the same."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "no value"
-    v = float(value)
-    if unit == "percent":
-        return f"{v * 100:.0f}%"
-    if unit == "points":
-        return f"{v:+.1f} pts"
-    if unit == "ratio":
-        return f"{v:.2f}"
-    if unit == "index":
-        return f"{v:.1f}"
-    return f"{v:.1f}"
+    from .privacy import format_value as _format
+    return _format(value, unit)
 
 
 def group_label(group_by: str, group: str) -> str:

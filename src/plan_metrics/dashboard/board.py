@@ -25,6 +25,7 @@ from IPython.display import display
 from .. import charts
 from ..errors import PlanMetricsError
 from ..plan import Measure, load_plan
+from ..privacy import format_change
 from ..results import ALL, DISTRICT, STATUSES
 from . import state
 from .data import PlanData, published_plans, reports_dir
@@ -349,7 +350,7 @@ class BoardApp:
             c = d.change(m.id, f.year, f.building, yr)
             if c is not None:
                 verdict = "a real change" if c["real"] else "within noise"
-                changes.append(f"Since {label} ({_esc(yr)}): {_esc(_fmt_change(c['diff'], unit))}"
+                changes.append(f"Since {label} ({_esc(yr)}): {_esc(format_change(c['diff'], unit))}"
                                f" <span class='pm-verdict'>({verdict})</span>")
             elif yr and yr != f.year:
                 why = ("no edition of that year is published" if yr not in d.years
@@ -389,16 +390,6 @@ class BoardApp:
             alt = charts.breakdown_alt_text(recs, m, place, select=bd_sel)
         card.breakdown_text.value = _text_block(
             "breakdown", m.id, alt, ("Group", "Value", "95% interval"), b_rows)
-
-
-def _fmt_change(diff: float, unit: str) -> str:
-    if unit == "percent":
-        return f"{diff * 100:+.1f} percentage points"
-    if unit == "points":
-        return f"{diff:+.1f} points"
-    if unit == "ratio":
-        return f"{diff:+.2f}"
-    return f"{diff:+.1f}"
 
 
 def _ci(r: dict, unit: str) -> str:

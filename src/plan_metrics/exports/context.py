@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths
+from .. import paths, privacy
 from ..editions import Edition, read_edition, read_history
 from ..errors import PlanMetricsError
 from ..plan import Goal, Measure, Plan, load_plan
@@ -85,39 +85,13 @@ def unit_of(measure: Measure) -> str:
 
 
 def format_value(value, unit: str) -> str:
-    """A published value in board words: 0.78 'percent' -> '78%', -2.5 'points' -> '-2.5 pts'."""
-    if is_missing(value):
-        return "—"
-    v = float(value)
-    if unit == "percent":
-        return f"{v * 100:.0f}%"
-    if unit == "points":
-        return f"{v:+.1f} pts"
-    if unit == "ratio":
-        return f"{v:.2f}"
-    if unit == "index":
-        return f"{v:.0f}"
-    if unit == "per_100":
-        return f"{v:.1f} per 100"
-    if unit == "hours":
-        return f"{v:.1f} h"
-    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    """A published value in board words (privacy.format_value's), "—" where there is none."""
+    return "—" if is_missing(value) else privacy.format_value(value, unit)
 
 
 def format_change(delta, unit: str) -> str:
-    """A difference of two values: percent -> percentage points, others in their own unit."""
-    if is_missing(delta):
-        return "—"
-    d = float(delta)
-    if unit in ("percent",):
-        return f"{d * 100:+.1f} pts"
-    if unit == "points":
-        return f"{d:+.1f} pts"
-    if unit == "ratio":
-        return f"{d:+.2f}"
-    if unit == "per_100":
-        return f"{d:+.1f} per 100"
-    return f"{d:+.3g}"
+    """A difference of two values in board words (privacy.format_change's), "—" where none."""
+    return "—" if is_missing(delta) else privacy.format_change(delta, unit)
 
 
 def slug(text: str) -> str:
