@@ -44,43 +44,76 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     if ans.empty:
         raise P.NoData(f"no rows for {school_year} in table survey_responses "
                        f"({spec.respondent_type} responses to survey {spec.survey})")
+    groups = list(measure.groups) if spec.respondent_type == "student" else []
     if spec.topic is not None:
-        # one row per building, respondent and topic, computed once for all the topics
-        by_topic = P.memo((resp, items), ("by_topic", school_year, spec.survey,
-                                          spec.respondent_type), lambda: _by_topic(ans))
-        per_bldg = by_topic[by_topic["topic"] == spec.topic]
+        # every topic of the survey is tabulated in one pass, shared by the topic's measures
+        # the cells depend on enrollment too (the respondents' group labels)
+        enr = tables.get("enrollment") if groups else None
+        sources = (resp, items) if enr is None else (resp, items, enr)
+        wide = P.memo(sources, ("topic_cells", school_year, spec.survey, spec.respondent_type,
+                                tuple(groups), enr is None),
+                      lambda: _topic_cells(tables, ans, school_year, groups, resp,
+                                           (spec.survey, spec.respondent_type)))
+        if f"one|{spec.topic}" not in wide.columns:
+            raise P.NoData(f"no answered {spec.respondent_type} responses to survey "
+                           f"{spec.survey} topic {spec.topic} for {school_year}")
+        c = wide[wide[f"one|{spec.topic}"] > 0]
+        c = c[["building_id", "group_by", "group"]].assign(
+            **{base + suffix: c[f"{base}|{spec.topic}{suffix}"]
+               for base in ("favorable", "answered", "one") for suffix in ("", "_others")})
     else:
         per_bldg = ans[ans["item_id"] == spec.item]   # one row per respondent for one item
-    per_bldg = per_bldg[per_bldg["answered"] > 0]
-    if per_bldg.empty:
-        raise P.NoData(f"no answered {spec.respondent_type} responses to survey {spec.survey} "
-                       f"{'topic ' + spec.topic if spec.topic else 'item ' + str(spec.item)} "
-                       f"for {school_year}")
-    per_bldg = per_bldg[["building_id", "respondent_id", "answered", "favorable"]].assign(one=1)
-    if per_bldg["respondent_id"].is_unique:
-        per_resp = per_bldg
-    else:  # a respondent who answered in two buildings counts once in the district
-        per_resp = P.collapse(per_bldg, "respondent_id",
-                              {"answered": "sum", "favorable": "sum", "one": "max"},
-                              order_by="answered")
-
-    groups = list(measure.groups) if spec.respondent_type == "student" else []
-    if groups:
-        labels = P.student_groups(tables, school_year, groups)
-        if labels is not None:
-            who = P.memo((resp,), ("respondent_student", school_year, spec.survey,
-                                   spec.respondent_type), lambda: _respondent_students(ans))
-            labels = who.merge(labels, on="student_id", how="inner").drop(columns="student_id")
-            per_bldg = P.attach_groups(per_bldg, labels, key="respondent_id")
-            per_resp = P.attach_groups(per_resp, labels, key="respondent_id")
-
-    c = P.tabulate(per_bldg, groups, ["favorable", "answered", "one"], district=per_resp)
+        per_bldg = per_bldg[per_bldg["answered"] > 0]
+        if per_bldg.empty:
+            raise P.NoData(f"no answered {spec.respondent_type} responses to survey "
+                           f"{spec.survey} item {spec.item} for {school_year}")
+        per_bldg = per_bldg[["building_id", "respondent_id", "answered", "favorable"]]
+        c = _cells(tables, ans, school_year, groups, resp, per_bldg.assign(one=1),
+                   ["favorable", "answered", "one"], (spec.survey, spec.respondent_type))
+    c = c.reset_index(drop=True)
     c["n"] = c["one"]
     c["numerator"], c["denominator"] = c["favorable"], c["answered"]
     c["value"] = P.ratio(c["favorable"], c["answered"])
     c["ci_low"], c["ci_high"] = stats.wilson(c["value"] * c["n"], c["n"])
     c["comparison_value"] = P.ratio(c["favorable_others"], c["answered_others"])
     return P.finish(c)
+
+
+def _topic_cells(tables, ans: pd.DataFrame, school_year: str, groups: list[str],
+                 resp: pd.DataFrame, who_key: tuple) -> pd.DataFrame:
+    """The cells of every topic at once: one unit row per building and respondent with columns
+    'favorable|<topic>', 'answered|<topic>' and 'one|<topic>' (1 when the respondent answered an
+    item of the topic), tabulated together."""
+    by_topic = (ans.groupby(["building_id", "respondent_id", "topic"], sort=False, observed=True)
+                [["answered", "favorable"]].sum().reset_index())
+    wide = by_topic.pivot_table(index=["building_id", "respondent_id"], columns="topic",
+                                values=["favorable", "answered"], aggfunc="sum", fill_value=0)
+    wide.columns = [f"{value}|{topic}" for value, topic in wide.columns]
+    topics = sorted({c.split("|", 1)[1] for c in wide.columns})
+    for t in topics:
+        wide[f"one|{t}"] = (wide[f"answered|{t}"] > 0).astype("int64")
+    sums = list(wide.columns)
+    return _cells(tables, ans, school_year, groups, resp, wide.reset_index(), sums, who_key)
+
+
+def _cells(tables, ans: pd.DataFrame, school_year: str, groups: list[str], resp: pd.DataFrame,
+           per_bldg: pd.DataFrame, sums: list[str], who_key: tuple) -> pd.DataFrame:
+    """Tabulate unit rows per building and respondent (a respondent who answered in two buildings
+    counts once in the district) by the student groups of the respondents."""
+    if per_bldg["respondent_id"].is_unique:
+        per_resp = per_bldg
+    else:
+        how = {c: ("max" if c.startswith("one") else "sum") for c in sums}
+        per_resp = P.collapse(per_bldg, "respondent_id", how, order_by=None)
+    if groups:
+        labels = P.student_groups(tables, school_year, groups)
+        if labels is not None:
+            who = P.memo((resp,), ("respondent_student", school_year, *who_key),
+                         lambda: _respondent_students(ans))
+            labels = who.merge(labels, on="student_id", how="inner").drop(columns="student_id")
+            per_bldg = P.attach_groups(per_bldg, labels, key="respondent_id")
+            per_resp = P.attach_groups(per_resp, labels, key="respondent_id")
+    return P.tabulate(per_bldg, groups, sums, district=per_resp)
 
 
 def _answers(resp: pd.DataFrame, items: pd.DataFrame, school_year: str, survey: str,
@@ -108,11 +141,6 @@ def _answers(resp: pd.DataFrame, items: pd.DataFrame, school_year: str, survey: 
         "building_id": ans["building_id"].to_numpy(), "respondent_id": ans["respondent_id"],
         "student_id": ans["student_id"], "item_id": item, "topic": item.map(it["topic"]),
         "answered": answered.astype("int64"), "favorable": favorable.astype("int64")})
-
-
-def _by_topic(ans: pd.DataFrame) -> pd.DataFrame:
-    return (ans.groupby(["building_id", "respondent_id", "topic"], sort=False, observed=True)
-            [["answered", "favorable"]].sum().reset_index())
 
 
 def _respondent_students(ans: pd.DataFrame) -> pd.DataFrame:
