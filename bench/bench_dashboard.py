@@ -40,21 +40,8 @@ def free_port() -> int:
 
 
 def build_reports(root: Path) -> Path:
-    from plan_metrics import editions, engine, synthetic
-    from plan_metrics.loading import load_data
-    from plan_metrics.options import Options
-    import pandas as pd
-
-    data = root / "district"
-    synthetic.generate(data, "small", 2024)
-    tables = load_data(data)
-    b = pd.read_csv(data / "buildings.csv")
-    names = dict(zip(b.building_id.astype(str), b.name.astype(str)))
-    for year in YEARS:
-        results, status = engine.compute_plan("clayton", tables, year, Options())
-        editions.write_edition(root / "reports" / "clayton" / year, results, status,
-                               {"synthetic_data": True, "buildings": names})
-    return root / "reports"
+    from plan_metrics.demo import demo_district, demo_editions
+    return demo_editions(root / "reports", demo_district(root / "district"), ("clayton",), YEARS)
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:

@@ -18,11 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from plan_metrics import exports  # noqa: E402
-from plan_metrics.exports import images  # noqa: E402
+from plan_metrics import exports
+from plan_metrics.exports import images
 from plan_metrics.exports.context import load_context  # noqa: E402
 
 YEAR = "2024-25"
@@ -49,10 +46,11 @@ def main() -> int:
     if a.reports:
         reports = Path(a.reports)
     else:
-        from export_editions import write_real
+        from plan_metrics.demo import demo_district, demo_editions
         tmp = Path(tempfile.mkdtemp(prefix="bench_exports_"))
         t = time.perf_counter()
-        _, reports = write_real(tmp)
+        reports = demo_editions(tmp / "reports", demo_district(tmp / "demo"), ("clayton",),
+                                ("2022-23", "2023-24", "2024-25"))
         print(f"setup: demo district + 3 editions of clayton in {time.perf_counter() - t:.1f} s")
     ctx = load_context(reports, "clayton", YEAR, a.goal)
     n_goal = len(ctx.measures())

@@ -94,29 +94,3 @@ def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
 
 
 REAL_YEARS = ["2022-23", "2023-24", "2024-25"]
-
-
-def real_pipeline_available() -> bool:
-    """True when the synthetic district generator and the engine's compute_plan are in place."""
-    try:
-        from plan_metrics.engine import compute_plan  # noqa: F401
-        from plan_metrics.synthetic import main  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def write_real(root: Path, plan_id: str = "clayton", years=REAL_YEARS) -> tuple[Path, Path]:
-    """Generate the small demo district into root/demo and publish plan_id for ``years`` into
-    root/reports with the engine (default options: min_n = 10). Returns (data_dir, reports)."""
-    from plan_metrics import cli
-    from plan_metrics.engine import compute_plan
-    from plan_metrics.options import Options
-    data_dir, reports = root / "demo", root / "reports"
-    assert cli.main(["demo-data", "--out", str(data_dir), "--size", "small"]) == 0
-    for year in years:
-        results, status = compute_plan(plan_id, data_dir, year, Options())
-        write_edition(reports / plan_id / year, results, status,
-                      {"synthetic_data": True, "data_dir": str(data_dir),
-                       "parameters": {"min_n": 10}})
-    return data_dir, reports

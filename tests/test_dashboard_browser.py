@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import socket
 import subprocess
@@ -34,27 +33,6 @@ LABELS = {"female": "Female", "male": "Male", "nonbinary": "Nonbinary",
           "pacific_islander": "Pacific Islander", "two_or_more": "Two or more races"}
 
 
-def build_reports(root: Path) -> Path:
-    """The synthetic district, and editions of the clayton plan for three years under root/reports."""
-    from plan_metrics import editions, engine, synthetic
-    from plan_metrics.loading import load_data
-    from plan_metrics.options import Options
-
-    data = root / "district"
-    synthetic.generate(data, "small", 2024)
-    tables = load_data(data)
-    buildings = pd.read_csv(data / "buildings.csv")
-    names = dict(zip(buildings["building_id"].astype(str), buildings["name"].astype(str)))
-    reports = root / "reports"
-    for plan_id in ("clayton", "equity-review", "clayton-pl"):
-        for year in YEARS:
-            results, status = engine.compute_plan(plan_id, tables, year, Options())
-            editions.write_edition(reports / plan_id / year, results, status,
-                                   {"synthetic_data": True, "buildings": names,
-                                    "ended": f"{year} test edition"})
-    return reports
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,8 +40,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return build_reports(tmp_path_factory.mktemp("board"))
+def reports(tmp_path_factory, demo_data):
+    """Editions of the clayton plan, the equity review and the action plan for three years."""
+    from plan_metrics.demo import demo_editions
+    return demo_editions(tmp_path_factory.mktemp("board") / "reports", demo_data,
+                         ("clayton", "equity-review", "clayton-pl"), YEARS)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +142,9 @@ def goal_label(goal_id: str) -> str:
 
 
 def building_name(reports: Path, building_id: str) -> str:
-    b = pd.read_csv(reports.parent / "district" / "buildings.csv")
+    """The name in the district's own buildings.csv (the data folder the editions came from)."""
+    manifest = json.loads((reports / "clayton" / YEARS[-1] / "manifest.json").read_text())
+    b = pd.read_csv(Path(manifest["data_dir"]) / "buildings.csv")
     return dict(zip(b.building_id.astype(str), b.name))[building_id]
 
 

@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 from pptx import Presentation
 
-from export_editions import ASIAN_TRUTH, real_pipeline_available, write_handmade, write_real
+from export_editions import ASIAN_TRUTH, REAL_YEARS, write_handmade
 from plan_metrics import charts, exports
 from plan_metrics.editions import read_edition
 from plan_metrics.exports.html_report import read_report_data
@@ -186,13 +186,14 @@ def test_handmade_edition_publishes_no_hidden_count(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not real_pipeline_available(), reason="engine / synthetic district missing")
-def test_real_edition_publishes_no_hidden_count(tmp_path):
+def test_real_edition_publishes_no_hidden_count(tmp_path, demo_data):
     """The demo district through the engine (min_n = 10), its hidden cells' true counts from the
     same year recomputed with min_n = 1."""
     from plan_metrics.engine import compute_plan
     from plan_metrics.options import Options
-    data_dir, reports = write_real(tmp_path)
+    from plan_metrics.demo import demo_editions
+    data_dir = demo_data
+    reports = demo_editions(tmp_path / "reports", data_dir, ("clayton",), REAL_YEARS)
     truth, _ = compute_plan("clayton", data_dir, YEAR, Options(min_n=1))
     hidden = _hidden_cells(reports, truth)
     assert len(hidden) > 20

@@ -53,10 +53,8 @@ def test_notebook_is_committed_clean_with_one_parameters_cell(domain):
 # ---- real runs ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("demo") / "data"
-    assert cli.main(["demo-data", "--out", str(d), "--size", "small", "--seed", "2024"]) == 0
-    return d
+def demo(demo_data) -> Path:
+    return demo_data
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,8 @@ PLANS = ("clayton", "ccps-sip-2018")
 
 
 @pytest.fixture(scope="session")
-def district(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo_small")
-    synthetic.generate(out, size="small", seed=2024)
+def district(demo_data):
+    out = demo_data
     planted = yaml.safe_load((out / synthetic.PLANTED_FILE).read_text(encoding="utf-8"))
     return load_data(out), planted["effects"]
 

@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plan-metrics {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"plan-metrics {args.command}: interrupted; nothing was published.", file=sys.stderr)
+        print(f"plan-metrics {args.command}: interrupted. Editions already reported as published "
+              f"stand; the one in progress was not published and its previous edition is "
+              f"untouched.", file=sys.stderr)
         return 130
 
 
