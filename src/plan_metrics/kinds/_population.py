@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import contract
+from .. import contract, stats
 from ..options import Options
 from ..results import ALL, DISTRICT
 from . import ROW_COLUMNS, NoData
@@ -365,6 +365,18 @@ def _bincount_block(frame: pd.DataFrame, key: np.ndarray, n_keys: int, sums: lis
         first[1:] = pairs[1:] != pairs[:-1]
         out[name] = np.bincount(pairs[first] // width, minlength=n_keys)
     return out
+
+
+def share_of_people(c: pd.DataFrame, met: str) -> pd.DataFrame:
+    """Fill the cells of a share of people (tabulated sums ``met`` and ``one``, one per person):
+    n = people, numerator/denominator = people meeting the condition / people, value with its
+    Wilson interval, comparison_value = the same share among all others of the building."""
+    c["n"] = c["one"]
+    c["numerator"], c["denominator"] = c[met], c["one"]
+    c["value"] = ratio(c[met], c["one"])
+    c["ci_low"], c["ci_high"] = stats.wilson(c[met], c["one"])
+    c["comparison_value"] = ratio(c[f"{met}_others"], c["one_others"])
+    return c
 
 
 def ratio(num, den) -> np.ndarray:

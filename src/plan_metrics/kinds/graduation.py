@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import stats
 from . import _population as P
 
 REMOVED = ("transferred_out", "deceased", "other_removal")
@@ -34,9 +33,5 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     if groups:
         units = P.attach_groups(units, P.student_groups_latest(tables, school_year, groups))
     c = P.tabulate(units, groups, ["grad", "one"])
-    c["n"] = c["one"]
-    c["numerator"], c["denominator"] = c["grad"], c["one"]
-    c["value"] = P.ratio(c["grad"], c["one"])
-    c["ci_low"], c["ci_high"] = stats.wilson(c["grad"], c["one"])
-    c["comparison_value"] = P.ratio(c["grad_others"], c["one_others"])
+    c = P.share_of_people(c, "grad")
     return P.finish(c)

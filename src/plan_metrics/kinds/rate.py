@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import stats
 from . import _population as P
 
 
@@ -42,11 +41,7 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     else:
         units, district = _not_separated(tables, spec, school_year, groups)
     c = P.tabulate(units, groups, ["met", "one"], district=district)
-    c["n"] = c["one"]
-    c["numerator"], c["denominator"] = c["met"], c["one"]
-    c["value"] = P.ratio(c["met"], c["one"])
-    c["ci_low"], c["ci_high"] = stats.wilson(c["met"], c["one"])
-    c["comparison_value"] = P.ratio(c["met_others"], c["one_others"])
+    c = P.share_of_people(c, "met")
     return P.finish(c)
 
 

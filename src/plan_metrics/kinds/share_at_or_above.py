@@ -36,11 +36,7 @@ def compute(tables, measure, school_year, options=None) -> pd.DataFrame:
     else:
         units, district, groups, note = _audit(tables, measure, school_year)
     c = P.tabulate(units, groups, ["met", "one"], district=district)
-    c["n"] = c["one"]
-    c["numerator"], c["denominator"] = c["met"], c["one"]
-    c["value"] = P.ratio(c["met"], c["one"])
-    c["ci_low"], c["ci_high"] = stats.wilson(c["met"], c["one"])
-    c["comparison_value"] = P.ratio(c["met_others"], c["one_others"])
+    c = P.share_of_people(c, "met")
     c["note"] = note
     return P.finish(c)
 
