@@ -112,9 +112,9 @@ def main() -> None:
           f"notebooks with measures per plan-year: {n_nb}")
     print("small district:")
     for label, plan, years, every in [
-            (f"clayton, one year, all 9 notebooks", "clayton", YEAR, True),
+            ("clayton, one year, all 9 notebooks", "clayton", YEAR, True),
             (f"clayton, one year, its {n_nb['clayton']} notebooks", "clayton", YEAR, False),
-            (f"clayton, six years, all 9 notebooks", "clayton", "all", True),
+            ("clayton, six years, all 9 notebooks", "clayton", "all", True),
             (f"clayton, six years, its {n_nb['clayton']} notebooks", "clayton", "all", False),
             (f"all {len(plans)} plans, one year", "all", YEAR, False),
             (f"all {len(plans)} plans, six years (make demo)", "all", "all", False)]:

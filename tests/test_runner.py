@@ -173,7 +173,7 @@ def test_sweep_removes_only_folders_of_dead_runs(tmp_path):
     (tmp_path / "clayton").mkdir()
     stale = [tmp_path / f".run-{dead}-abc", tmp_path / "clayton" / f".2024-25.tmp-{dead}-abc",
              tmp_path / "clayton" / f".2023-24.trash-{dead}-abc"]
-    live = [tmp_path / f".run-{os.getpid()}-abc", tmp_path / "clayton" / f".2024-25.tmp-1-abc"]
+    live = [tmp_path / f".run-{os.getpid()}-abc", tmp_path / "clayton" / ".2024-25.tmp-1-abc"]
     for p in stale + live:
         p.mkdir()
     runner._sweep_stale(tmp_path)

@@ -636,7 +636,7 @@ class _Validator:
         u_missing = np.asarray(uniques == "", dtype=bool).reshape(len(uniques))
         missing = u_missing[fcodes] if len(fcodes) else np.zeros(0, dtype=bool)
         if required and missing.any():
-            self.rows(f, col, missing, f"required value is missing",
+            self.rows(f, col, missing, "required value is missing",
                       f"fill in '{col}' on every row", values=s)
 
         def per_unique(parse):

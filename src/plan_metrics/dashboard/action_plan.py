@@ -10,15 +10,13 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
-from IPython.display import HTML as IPyHTML
-from IPython.display import display
 
 from .. import charts
 from ..errors import PlanMetricsError
 from ..results import ALL, DISTRICT
 from .data import PlanData, published_plans, reports_dir
 from .style import CSS, table_html
-from .widgets import new_chart
+from .widgets import new_chart, show_page
 
 PLAN_ID = "clayton-pl"
 
@@ -104,10 +102,4 @@ class ActionPlanApp:
 
 def action_plan_page(reports=None) -> ActionPlanApp | None:
     """Build and display the action-plan dashboard (one clear message if nothing is published)."""
-    try:
-        app = ActionPlanApp(reports)
-    except PlanMetricsError as e:
-        display(IPyHTML(f'<div class="pm-notice" role="alert">{html.escape(str(e))}</div>'))
-        return None
-    display(app.root)
-    return app
+    return show_page(lambda: ActionPlanApp(reports))

@@ -19,8 +19,6 @@ import os
 from contextlib import contextmanager
 
 import ipywidgets as W
-from IPython.display import HTML as IPyHTML
-from IPython.display import display
 
 from .. import charts
 from ..errors import PlanMetricsError
@@ -30,7 +28,7 @@ from ..results import ALL, DISTRICT, STATUSES
 from . import state
 from .data import PlanData, published_plans, reports_dir
 from .style import CSS, badge, table_html
-from .widgets import new_chart, set_params, spec_with_params
+from .widgets import new_chart, set_params, show_page, spec_with_params
 
 DEFAULT_PLAN = "clayton"
 DEFAULT_GROUP = "race_ethnicity"
@@ -409,14 +407,12 @@ def board_page(reports=None) -> BoardApp | None:
 
     Call ``.follow_link()`` on the result in the next cell to apply the page's query string.
     """
-    try:
-        app = BoardApp(reports)
-    except PlanMetricsError as e:
-        display(IPyHTML(f'<div class="pm-notice" role="alert">{_esc(e)}</div>'))
-        return None
     from .download import download_bar
-    app.add_tool(download_bar(app))
-    if os.environ.get("VOILA_PREHEAT") == "True":
-        app.warm()
-    display(app.root)
-    return app
+
+    def build() -> BoardApp:
+        app = BoardApp(reports)
+        app.add_tool(download_bar(app))
+        if os.environ.get("VOILA_PREHEAT") == "True":
+            app.warm()
+        return app
+    return show_page(build)

@@ -19,16 +19,15 @@ import math
 
 import ipywidgets as W
 import pandas as pd
-from IPython.display import HTML as IPyHTML
-from IPython.display import display
 
 from .. import charts
 from ..errors import PlanMetricsError
+from ..privacy import format_value
 from ..plan import Measure
 from ..results import ALL, DISTRICT
 from .data import PlanData, published_plans, reports_dir
 from .style import CSS, table_html
-from .widgets import new_chart
+from .widgets import new_chart, show_page
 
 PLAN_ID = "equity-review"
 FLAG_COLOR = "#D55E00"
@@ -64,16 +63,16 @@ def disparities(results: pd.DataFrame, measure: Measure) -> pd.DataFrame:
                 out.append({**_key(r), "disparity": None, "display": "no comparison"})
                 continue
             d = (v - ref) * 100
-            out.append({**_key(r), "disparity": d, "display": f"{d:+.1f} pts"})
+            out.append({**_key(r), "disparity": d, "display": format_value(d, "points")})
         elif unit == "ratio":
-            out.append({**_key(r), "disparity": v, "display": f"{v:.2f}"})
+            out.append({**_key(r), "disparity": v, "display": format_value(v, "ratio")})
         else:
-            out.append({**_key(r), "disparity": v, "display": f"{v:+.1f} pts"})
+            out.append({**_key(r), "disparity": v, "display": format_value(v, "points")})
     # measures reported for the district only (e.g. staff vs students gaps): the 'all' row itself
     if not out and unit == "points":
         for yr, v in all_rows.items():
             out.append({"school_year": yr, "group_by": ALL, "group": ALL, "disparity": v,
-                        "display": "no value" if v is None else f"{v:+.1f} pts"})
+                        "display": "no value" if v is None else format_value(v, "points")})
     return pd.DataFrame(out, columns=["school_year", "group_by", "group", "disparity", "display"])
 
 
@@ -196,7 +195,7 @@ class EquityApp:
                                 f'</strong>' if flag else "")
                         lines.append(f'<div><span class="pm-year">{html.escape(y)}</span>: '
                                      f'{html.escape(text)}{mark}</div>')
-                    style = f' style="background:#FBE3D6"' if any_flag else ""
+                    style = ' style="background:#FBE3D6"' if any_flag else ""
                     span = f' colspan="{len(chars)}"' if district_only else ""
                     cells.append(f'<td{style}{span} data-measure="{html.escape(m.id)}" '
                                  f'data-characteristic="{html.escape(c)}">{"".join(lines)}</td>')
@@ -227,10 +226,4 @@ class EquityApp:
 
 def equity_page(reports=None) -> EquityApp | None:
     """Build and display the equity review dashboard (one clear message if nothing is published)."""
-    try:
-        app = EquityApp(reports)
-    except PlanMetricsError as e:
-        display(IPyHTML(f'<div class="pm-notice" role="alert">{html.escape(str(e))}</div>'))
-        return None
-    display(app.root)
-    return app
+    return show_page(lambda: EquityApp(reports))

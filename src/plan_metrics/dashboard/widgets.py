@@ -108,3 +108,20 @@ def spec_with_params(spec: dict, values: dict) -> dict:
     out["params"] = [{**p, "value": values[p["name"]]} if p.get("name") in values else p
                      for p in spec.get("params", [])]
     return out
+
+
+def show_page(build):
+    """Display the app ``build()`` returns (its ``root`` widget) and return it; when there is
+    nothing to show, display its PlanMetricsError as one notice and return None."""
+    import html
+
+    from IPython.display import HTML, display
+
+    from ..errors import PlanMetricsError
+    try:
+        app = build()
+    except PlanMetricsError as e:
+        display(HTML(f'<div class="pm-notice" role="alert">{html.escape(str(e))}</div>'))
+        return None
+    display(app.root)
+    return app

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import contract, stats
+from .. import contract
 from ..errors import PlanMetricsError
 from . import _population as P
 
