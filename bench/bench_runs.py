@@ -68,7 +68,7 @@ def measure(code: str) -> tuple[float, float, float, float]:
 
 
 def run_code(plan: str, data: Path, years: str, out: Path, jobs: int, all_domains: bool) -> str:
-    return (f"from plan_metrics.runner import run; run(plan={plan!r}, data_dir={str(data)!r}, "
+    return (f"from plan_metrics.runs import run; run(plan={plan!r}, data_dir={str(data)!r}, "
             f"years={years!r}, out={str(out)!r}, jobs={jobs}, progress=False, "
             f"all_domains={all_domains})")
 
@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     args = ap.parse_args()
     from plan_metrics.plan import available_plans, load_plan
-    from plan_metrics.runner import domains_of
+    from plan_metrics.runs import domains_of
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     small = demo_data(tmp / "small", "small")

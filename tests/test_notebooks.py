@@ -15,7 +15,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from plan_metrics import cli, engine, loading, runner
+from plan_metrics import cli, engine, loading, runs as runner
+from plan_metrics.runs.kernels import _quiet_kernel_manager
 from plan_metrics.editions import read_edition
 from plan_metrics.errors import PlanMetricsError
 from plan_metrics.options import Options
@@ -47,7 +48,7 @@ def test_notebook_is_committed_clean_with_one_parameters_cell(domain):
     assert nbformat.writes(runner.compute_notebook(domain)) + "\n" == path.read_text()
     # Thin: no imports beyond plan_metrics, no altair.
     imports = [line for c in code for line in c.source.splitlines() if "import" in line]
-    assert imports == ["from plan_metrics.runner import notebook_context"]
+    assert imports == ["from plan_metrics.runs import notebook_context"]
 
 
 # ---- real runs ----------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_notebook_run_by_hand_reads_the_csv_files(reports, demo, tmp_path):
     pm.execute_notebook(str(NOTEBOOKS_DIR / "staffing.ipynb"), str(tmp_path / "staffing.ipynb"),
                         parameters={"data_dir": str(demo), "output_dir": str(out),
                                     "school_year": "2024-25"},
-                        progress_bar=False, kernel_manager_class=runner._quiet_kernel_manager())
+                        progress_bar=False, kernel_manager_class=_quiet_kernel_manager())
     mine = conform(pd.read_parquet(out / "staffing.parquet"), RESULTS_COLUMNS)
     ed = read_edition(reports, PLAN, "2024-25")
     staffing = [m.id for m in load_plan(PLAN).measures() if engine.domain_of(m) == "staffing"]

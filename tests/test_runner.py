@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from plan_metrics import cli, manifest, runner
+from plan_metrics import cli, manifest, runs as runner
+from plan_metrics.paths import NOTEBOOKS_DIR
+from plan_metrics.runs import execute, publish
 from plan_metrics.errors import PlanMetricsError
 from plan_metrics.params import PARAMETERS, options_of, read_params_file, year_params
 from plan_metrics.paths import PARAMS_DIR
@@ -168,7 +170,7 @@ def test_replace_dir_swaps_folders_and_leaves_no_trash(tmp_path):
 
 def test_sweep_removes_only_folders_of_dead_runs(tmp_path):
     dead = 2 ** 22 + 12345   # above the default pid_max: no such process
-    while runner._alive(dead):
+    while publish._alive(dead):
         dead += 1
     (tmp_path / "clayton").mkdir()
     stale = [tmp_path / f".run-{dead}-abc", tmp_path / "clayton" / f".2024-25.tmp-{dead}-abc",
@@ -176,7 +178,7 @@ def test_sweep_removes_only_folders_of_dead_runs(tmp_path):
     live = [tmp_path / f".run-{os.getpid()}-abc", tmp_path / "clayton" / ".2024-25.tmp-1-abc"]
     for p in stale + live:
         p.mkdir()
-    runner._sweep_stale(tmp_path)
+    publish._sweep_stale(tmp_path)
     assert not any(p.exists() for p in stale) and all(p.exists() for p in live)
 
 
@@ -191,7 +193,7 @@ def test_domains_of_plans():
 
 def test_resolve_reads_relative_paths_from_the_notebooks_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert runner.resolve("../data/demo") == (runner.NOTEBOOKS_DIR.parent / "data" / "demo")
+    assert runner.resolve("../data/demo") == (NOTEBOOKS_DIR.parent / "data" / "demo")
     assert runner.resolve(str(tmp_path)) == tmp_path
 
 
@@ -240,7 +242,7 @@ def test_memory_gate_runs_a_notebook_over_the_budget_alone():
     import threading
     import time
 
-    gate = runner._MemoryGate(budget=10)
+    gate = execute._MemoryGate(budget=10)
     gate.acquire(8)             # 8 of 10 in use
     gate.acquire(2)             # 10 of 10: still fits
     admitted = threading.Event()

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "validate":
             from .loading import main as cmd
         elif args.command == "run":
-            from .runner import main as cmd
+            from .runs import main as cmd
         elif args.command == "serve":
             from .serve import main as cmd
         else:

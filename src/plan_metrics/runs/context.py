@@ -1,0 +1,146 @@
+"""The notebooks' side of a run: ``notebook_context`` gives a compute notebook its plan, tables and
+options, computes its measures, shows them and saves them, so that a notebook holds no logic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import contract, engine
+from ..errors import PlanMetricsError
+from ..options import Options
+from ..params import OPTION_KEYS
+from ..paths import NOTEBOOKS_DIR
+from .snapshot import SnapshotTables
+
+
+def resolve(path: str | Path) -> Path:
+    """A notebook parameter path: absolute as given; relative ones are read from the notebooks
+    folder (where the notebook lives), whatever the kernel's working directory."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (NOTEBOOKS_DIR / p).resolve()
+
+
+def tables_needed(measures) -> list[str]:
+    """The tables to load from CSV for some measures: their sources plus what every kind joins
+    (enrollment for student groups, buildings, survey_items for survey answers)."""
+    need = {"buildings", "enrollment"} | {m.source for m in measures}
+    if any(m.kind == "percent_favorable" for m in measures):
+        need.add("survey_items")
+    return sorted(need & set(contract.TABLES))
+
+
+@dataclass
+class NotebookContext:
+    """What a compute notebook works with: its domain's measures, tables and options."""
+    domain: str
+    plan: Any
+    school_year: str
+    options: Options
+    tables: Mapping
+    output_dir: Path
+    measures: list
+
+    def compute(self) -> pd.DataFrame:
+        """The domain's rows for the year: engine.compute_measures for the domain's measures."""
+        if not self.measures:
+            from ..results import empty_results
+            return empty_results()
+        return engine.compute_measures(self.plan, self.tables, self.school_year, self.options,
+                                       measure_ids=[m.id for m in self.measures])
+
+    def district_table(self, results: pd.DataFrame) -> pd.DataFrame:
+        """District, all-students rows: measure, title, the displayed value, n, note."""
+        titles = {m.id: m.title for m in self.measures}
+        d = results[(results["building_id"] == "ALL") & (results["group_by"] == "all")]
+        out = pd.DataFrame({"measure": d["measure_id"], "title": d["measure_id"].map(titles),
+                            "value": d["display"], "n": d["n"], "note": d["note"].fillna("")})
+        return out.set_index("measure")
+
+    def group_table(self, results: pd.DataFrame) -> pd.DataFrame:
+        """District rows of each student group: measure, group_by, group, displayed value, n."""
+        d = results[(results["building_id"] == "ALL") & (results["group_by"] != "all")]
+        return pd.DataFrame({"measure": d["measure_id"], "group_by": d["group_by"],
+                             "group": d["group"], "value": d["display"], "n": d["n"],
+                             "note": d["note"].fillna("")}).set_index(
+                                 ["measure", "group_by", "group"])
+
+    def building_table(self, results: pd.DataFrame) -> pd.DataFrame:
+        """All-students values per building (columns) and measure (rows), as displayed."""
+        d = results[results["group_by"] == "all"]
+        if d.empty:
+            return pd.DataFrame()
+        return d.pivot_table(index="measure_id", columns="building_id", values="display",
+                             aggfunc="first", sort=False)
+
+    def save(self, results: pd.DataFrame) -> Path:
+        """Write the domain's rows to ``output_dir/<domain>.parquet`` (the runner combines them)."""
+        from ..results import RESULTS_COLUMNS, conform
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = self.output_dir / f"{self.domain}.parquet"
+        conform(results, RESULTS_COLUMNS).to_parquet(path, index=False)
+        return path
+
+    def inputs(self) -> pd.DataFrame:
+        """The tables read so far (the computation's inputs): rows and the source file's hash."""
+        hashes = getattr(self.tables, "hashes", {}) or {}
+        rows = [{"table": t, "rows": len(self.tables[t]),
+                 "sha256": str(hashes.get(f"{t}.csv") or hashes.get(t) or "")[:12]}
+                for t in self._loaded()]
+        return pd.DataFrame(rows, columns=["table", "rows", "sha256"]).set_index("table")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<li><code>{m.id}</code> {m.title} ({m.kind}, {m.source})</li>"
+                       for m in self.measures) or "<li>none: this notebook saves an empty table</li>"
+        read = ", ".join(f"{t} ({len(self.tables[t]):,} rows)" for t in self._loaded())
+        return (f"<p><b>{self.plan.title}</b>, school year <b>{self.school_year}</b>, "
+                f"domain <b>{self.domain}</b>.<br>Options: {self.options.to_dict()}<br>"
+                f"Tables loaded: {read or 'none yet'}</p><p>Measures:</p><ul>{rows}</ul>")
+
+    def __repr__(self) -> str:
+        ids = ", ".join(m.id for m in self.measures) or "none"
+        return (f"{self.domain} of plan {self.plan.id}, {self.school_year}: measures {ids}; "
+                f"options {self.options.to_dict()}")
+
+    def _loaded(self) -> list[str]:
+        return self.tables.read if isinstance(self.tables, SnapshotTables) else list(self.tables)
+
+
+def notebook_context(domain: str, *, plan: str, school_year: str, data_dir: str,
+                     output_dir: str, snapshot_dir: str | None = None, **options) -> NotebookContext:
+    """Everything a compute notebook needs, from its parameters.
+
+    Reads the plan, picks the measures of ``domain`` and the tables they use: from the runner's
+    parquet snapshot of the validated tables when ``snapshot_dir`` is given (fast), otherwise from
+    ``data_dir``'s CSV files, validated by the loader. ``options`` are the notebook's run options
+    (min_n, cell_size, n_size and its domain's knobs); the others keep their defaults.
+    """
+    from ..plan import load_plan
+
+    if domain not in engine.DOMAINS:
+        raise PlanMetricsError(f"Unknown domain {domain!r}", "notebook_context",
+                               f"use one of {', '.join(engine.DOMAINS)}")
+    try:
+        contract.parse_school_year(school_year)
+    except ValueError as e:
+        raise PlanMetricsError(str(e), "parameter school_year", "write it as YYYY-YY") from None
+    unknown = set(options) - set(OPTION_KEYS)
+    if unknown:
+        raise PlanMetricsError(f"Unknown option(s) {', '.join(sorted(unknown))}",
+                               "notebook_context", f"use only {', '.join(OPTION_KEYS)}")
+    plan_obj = load_plan(resolve(plan) if str(plan).endswith((".yaml", ".yml")) else plan)
+    opts = Options.from_params(options)
+    measures = [m for m in plan_obj.measures() if engine.domain_of(m) == domain]
+    if snapshot_dir:
+        tables: Mapping = SnapshotTables(resolve(snapshot_dir))
+    elif measures:
+        from .. import loading
+        tables = loading.load_data(resolve(data_dir), tables=tables_needed(measures))
+    else:
+        tables = {}
+    return NotebookContext(domain, plan_obj, school_year, opts, tables, resolve(output_dir),
+                           measures)

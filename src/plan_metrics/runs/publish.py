@@ -1,0 +1,162 @@
+"""Publishing an edition: combine the domains' rows, compute the status, write the edition into
+its temporary folder and move it into place atomically; clean-up of what killed runs left."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import engine, manifest as manifest_mod
+from ..options import Options
+from ..params import options_of
+from .snapshot import SnapshotTables
+
+
+@dataclass
+class _Edition:
+    """One plan-year being computed."""
+    plan: Any
+    plan_ref: str
+    plan_file: Path
+    year: str
+    params: dict
+    param_files: list[str]
+    target: Path
+    tmp: Path
+    rows_dir: Path
+    domains: list[str]
+    started: str
+    jobs_left: int = 0
+    notebooks: list[dict] = field(default_factory=list)
+
+
+def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
+    """Combine, check and write one edition into its temporary folder, then move it into place."""
+    from ..editions import write_edition
+    from ..results import validate_results, validate_status
+
+    parts = [pd.read_parquet(ed.rows_dir / f"{d}.parquet") for d in ed.domains]
+    order = {m.id: i for i, m in enumerate(ed.plan.measures())}
+    results = pd.concat(parts, ignore_index=True) if parts else _empty_rows()
+    results = results.iloc[results["measure_id"].map(order).argsort(kind="stable")]
+    options = options_of(ed.params)
+    results = validate_results(results, options.min_n)
+    status = validate_status(_status(ed, tables, results, options))
+    ed.notebooks.sort(key=lambda r: engine.DOMAINS.index(r["domain"]))
+    man = manifest_mod.build(
+        plan_id=ed.plan.id, plan_file=str(ed.plan_file), plan_hash=plan_hash(ed.plan_file),
+        school_year=ed.year, parameters=ed.params, parameter_files=ed.param_files,
+        data_dir=str(data_dir), input_hashes=dict(getattr(tables, "hashes", {}) or {}),
+        row_counts=dict(getattr(tables, "row_counts", {}) or {}), notebooks=ed.notebooks,
+        started=ed.started, ended=manifest_mod.now(), synthetic=synthetic, git=git,
+        previous=manifest_mod.read(ed.target / "manifest.json"))
+    man["notebooks_skipped"] = [d for d in engine.DOMAINS if d not in ed.domains]  # no measures
+    # the public list of schools, so an edition names its buildings wherever it is copied
+    bld = tables.get("buildings")
+    man["buildings"] = ({} if bld is None else
+                        dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
+    write_edition(ed.tmp, results, status, man)
+    replace_dir(ed.tmp, ed.target)
+    failed = ed.target.parent / ".failed"
+    shutil.rmtree(failed / ed.year, ignore_errors=True)  # an old failure of this year is moot
+    try:
+        failed.rmdir()
+    except OSError:
+        pass  # absent, or other years' failures remain
+    return ed.target
+
+
+def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options) -> pd.DataFrame:
+    """engine.compute_status of an edition, one domain's measures at a time: a large district's
+    snapshot then holds only one domain's tables in memory (the status of a measure depends on
+    that measure alone, so the rows are those of a single call)."""
+    from ..results import empty_status
+
+    parts = []
+    for d in ed.domains:
+        ids = [m.id for m in ed.plan.measures() if engine.domain_of(m) == d]
+        mine = results[results["measure_id"].isin(ids)]
+        if len(mine):
+            parts.append(engine.compute_status(ed.plan, tables, ed.year, options, results=mine))
+        if isinstance(tables, SnapshotTables) and tables.large:
+            tables.evict()
+    if not parts:
+        return empty_status()
+    status = pd.concat(parts, ignore_index=True)
+    order = {m.id: i for i, m in enumerate(ed.plan.measures())}
+    return status.iloc[status["measure_id"].map(order).argsort(kind="stable")]
+
+
+def _empty_rows() -> pd.DataFrame:
+    from ..results import empty_results
+    return empty_results()
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Move folder ``new`` to ``target`` atomically enough: the old target is first renamed to a
+    trash name (one os.replace), the new one renamed into place (another), the trash deleted.
+    An interrupt (Ctrl-C) arriving during the two renames takes effect after them."""
+    trash = None
+    with _interrupts_deferred():
+        if target.exists():
+            trash = target.parent / f".{target.name}.trash-{os.getpid()}-{random.randrange(16**6):06x}"
+            os.replace(target, trash)
+        try:
+            os.replace(new, target)
+        except BaseException:
+            if trash is not None:
+                os.replace(trash, target)
+            raise
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+class _interrupts_deferred:
+    """Hold SIGINT/SIGTERM during a critical section (main thread only) and re-deliver after."""
+
+    def __enter__(self):
+        self.caught, self.saved = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, lambda s, f: self.caught.append(s))
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        if self.caught:
+            raise KeyboardInterrupt
+        return False
+
+
+_STALE = re.compile(r"^\.(?:run|.+\.tmp|.+\.trash)-(\d+)-")
+
+
+def _sweep_stale(reports: Path) -> None:
+    """Delete temporary folders left by runs that were killed (their process no longer exists)."""
+    candidates = [*reports.glob(".run-*"), *reports.glob("*/.*.tmp-*"), *reports.glob("*/.*.trash-*")]
+    for path in candidates:
+        m = _STALE.match(path.name)
+        if m and not _alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,274 @@
+"""`plan-metrics run`: the run of every plan-year's compute notebooks and the publishing of its
+editions (see the package docstring)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from .. import contract, engine, manifest as manifest_mod
+from ..errors import PlanMetricsError
+from ..params import year_params
+from ..paths import NOTEBOOKS_DIR, REPORTS_DIR
+from .context import tables_needed
+from .execute import MEMORY_BUDGET, _Job, _MemoryGate, _run_job
+from .kernels import _KernelPool, release_memory
+from .notebooks import DOMAIN_KNOBS
+from .publish import _Edition, _publish, _sweep_stale
+from .snapshot import SnapshotTables, write_snapshot
+
+
+def main(args) -> int:
+    """Entry point of ``plan-metrics run`` (args from cli.py).
+
+    SIGTERM is turned into KeyboardInterrupt for the run, so that a terminated run, like an
+    interrupted one, removes its temporary folders and shuts its kernels down.
+    """
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        published = run(plan=args.plan, data_dir=args.data, years=args.years,
+                        params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for path in sorted(published):
+        print(f"published {path}")
+    return 0
+
+
+def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path | None = None,
+        out: str | Path | None = None, jobs: int | None = None, min_n: int | None = None,
+        notebooks_dir: Path | str = NOTEBOOKS_DIR, params_dir: Path | str | None = None,
+        progress: bool = True, all_domains: bool = False,
+        reuse_kernels: bool = True) -> list[Path]:
+    """Compute and publish the editions of ``plan`` ('all', an id or a YAML path) for ``years``
+    ('all', 'YYYY-YY' or a comma list). Returns the published edition folders.
+
+    ``notebooks_dir`` and ``params_dir`` default to the project's; tests point them elsewhere.
+    ``all_domains`` runs every compute notebook, also those without measures in the plan (which
+    save an empty table); by default they are skipped (see ``domains_of``). ``reuse_kernels``
+    runs the notebooks on one warm kernel per worker (namespace emptied between notebooks, see
+    _KernelPool); False starts a fresh kernel for every notebook (papermill's default).
+    Raises PlanMetricsError (one paragraph) for every problem a user can cause.
+    """
+    from .. import loading
+    from ..plan import load_plan, plan_hash, plan_path, available_plans
+
+    reports = Path(out if out is not None else REPORTS_DIR).resolve()
+    data_dir = Path(data_dir).resolve()
+    notebooks_dir = Path(notebooks_dir).resolve()
+    if jobs is not None and jobs < 1:
+        raise PlanMetricsError(f"--jobs {jobs}: at least one notebook must run at a time",
+                               "--jobs", "give --jobs 1 or more, or leave it out to use every "
+                               "core")
+    jobs = jobs or os.cpu_count() or 1
+    if not data_dir.is_dir():
+        raise PlanMetricsError(f"The data directory {str(data_dir)!r} does not exist",
+                               "--data", "give the folder holding the district's CSV files "
+                               "(make demo-data writes the demo district to data/demo)")
+    wanted_years = parse_years(years)
+    refs = available_plans() if plan == "all" else \
+        list(dict.fromkeys(p.strip() for p in plan.split(",") if p.strip()))
+    if not refs:
+        raise PlanMetricsError("No plan to run", "--plan", "give a plan id, a plan YAML or 'all'")
+    plans = [(ref, load_plan(ref)) for ref in refs]
+    pkw = {} if params_dir is None else {"params_dir": params_dir}
+    # Parameters are checked before the (slower) data load: a typo fails fast.
+    for y in (wanted_years if wanted_years != "all" else []):
+        year_params(y, params_file, {"min_n": min_n}, **pkw)
+    if wanted_years == "all" and params_file is not None:
+        from ..params import read_params_file
+        read_params_file(params_file)
+
+    tables = _validated(loading, data_dir)
+    data_years = sorted(tables.years)
+    if wanted_years == "all":
+        run_years = data_years
+    else:
+        missing = [y for y in wanted_years if y not in data_years]
+        if missing:
+            raise PlanMetricsError(
+                f"School year {', '.join(missing)} is not in the data", str(data_dir),
+                f"choose among {', '.join(data_years) or '(no years)'} or --years all")
+        run_years = wanted_years
+    if not run_years:
+        raise PlanMetricsError("The data has no school years", str(data_dir),
+                               "check the school_year columns of the CSV files")
+
+    reports.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(reports)
+    scratch = Path(tempfile.mkdtemp(prefix=f".run-{os.getpid()}-", dir=reports))
+    editions: list[_Edition] = []
+    try:
+        snapshot = write_snapshot(tables, scratch / "snapshot", data_dir)
+        # From here on the runner reads the snapshot, lazily, like the notebooks: the CSV-typed
+        # tables are dropped so that the kernels have the memory (a large district's tables take
+        # over a gigabyte); only the status step reads (and caches) the tables it needs.
+        tables = SnapshotTables(snapshot)
+        release_memory()
+        memory = tables.memory
+        git = manifest_mod.git_info()
+        synthetic = manifest_mod.is_synthetic(data_dir)
+        all_jobs: list[_Job] = []
+        for ref, p in plans:
+            pfile = plan_path(ref).resolve()
+            for y in run_years:
+                params, files = year_params(y, params_file, {"min_n": min_n}, **pkw)
+                domains = list(engine.DOMAINS) if all_domains else domains_of(p)
+                target = reports / p.id / y
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{y}.tmp-{os.getpid()}-", dir=target.parent))
+                ed = _Edition(p, ref, pfile, y, params, files, target, tmp,
+                              scratch / "rows" / p.id / y, domains, manifest_mod.now())
+                ed.rows_dir.mkdir(parents=True)
+                (tmp / "notebooks").mkdir()
+                editions.append(ed)
+                for d in domains:
+                    nb_params = {"school_year": y, "plan": str(pfile), "data_dir": str(data_dir),
+                                 "output_dir": str(ed.rows_dir), "snapshot_dir": str(snapshot),
+                                 **{k: params[k] for k in ("min_n", "cell_size", "n_size",
+                                                           *DOMAIN_KNOBS[d])}}
+                    needs = tables_needed([m for m in p.measures() if engine.domain_of(m) == d])
+                    all_jobs.append(_Job(ed, d, notebooks_dir / f"{d}.ipynb",
+                                         tmp / "notebooks" / f"{d}.ipynb", nb_params,
+                                         params["cell_timeout"],
+                                         sum(memory.get(t, 0) for t in needs)))
+                ed.jobs_left = len(domains)
+        for j in all_jobs:
+            if not j.source.is_file():
+                raise PlanMetricsError(f"The compute notebook {j.source.name} is missing",
+                                       str(j.source), "restore it from the repository")
+        # papermill logs a timeout or an unknown parameter itself; the run reports every failure
+        # as one paragraph, so its log would only garble the progress bar.
+        pm_log = logging.getLogger("papermill")
+        level, pm_log.level = pm_log.level, logging.CRITICAL
+        try:
+            published = _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic,
+                                 data_dir, progress, _KernelPool() if reuse_kernels else None)
+        finally:
+            pm_log.setLevel(level)
+    finally:
+        for ed in editions:
+            shutil.rmtree(ed.tmp, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return published
+
+
+def parse_years(years: str) -> list[str] | str:
+    """'all' -> 'all'; '2023-24' or '2023-24,2024-25' -> the list (checked, sorted, unique)."""
+    text = (years or "").strip()
+    if text == "all":
+        return "all"
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            contract.parse_school_year(part)
+        except ValueError:
+            raise PlanMetricsError(f"--years {years!r}: {part!r} is not a school year", "--years",
+                                   "write school years as YYYY-YY of consecutive years, e.g. "
+                                   "--years 2023-24, --years 2022-23,2023-24 or --years all") from None
+        out.append(part)
+    return sorted(set(out))
+
+
+def domains_of(plan) -> list[str]:
+    """The data domains (compute notebooks) that compute at least one of the plan's measures.
+
+    A domain without measures in the plan would only save an empty table; the runner skips it and
+    the manifest records which notebooks ran.
+    """
+    used = {engine.domain_of(m) for m in plan.measures()}
+    return [d for d in engine.DOMAINS if d in used]
+
+
+def _validated(loading, data_dir: Path):
+    """Load and validate every table once; print a summary of the problems before raising."""
+    try:
+        tables = loading.load_data(data_dir)
+    except PlanMetricsError as e:
+        errors = [p for p in e.problems if getattr(p, "severity", "error") == "error"]
+        if errors:
+            # a summary entry stands for `count` lines with the same fault
+            total = sum(getattr(p, "count", 1) or 1 for p in errors)
+            print(f"Validation of {data_dir} found {total} problem(s); nothing was "
+                  f"computed or published:", file=sys.stderr)
+            for p in errors[:20]:
+                print(f"  - {p}", file=sys.stderr)
+            if len(errors) > 20:
+                print(f"  ... and {len(errors) - 20} more kinds of fault (plan-metrics validate --data "
+                      f"{data_dir} lists them all)", file=sys.stderr)
+        raise
+    warnings = getattr(tables, "warnings", None) or []
+    if warnings:
+        print(f"Note: {len(warnings)} data warning(s) (rows that cannot be broken down by student "
+              f"group); see plan-metrics validate --data {data_dir}", file=sys.stderr)
+    return tables
+
+
+def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_dir,
+             progress, kernels: "_KernelPool | None") -> list[Path]:
+    """Run the notebooks (up to ``jobs`` at once), publishing each edition when its notebooks are
+    done. On the first failure no new notebook starts; editions already complete are published."""
+    from tqdm.auto import tqdm
+
+    published: list[Path] = []
+    failure: PlanMetricsError | None = None
+    bar = tqdm(total=len(all_jobs), unit="notebook", desc="plan-metrics run", disable=not progress,
+               file=sys.stderr)
+    for ed in editions:
+        if ed.jobs_left == 0:  # a plan without measures: an empty edition, no notebook
+            published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
+            gate = _MemoryGate(MEMORY_BUDGET)
+            pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels, gate): j
+                                           for j in all_jobs}
+            try:
+                while pending:
+                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        job = pending.pop(fut)
+                        if fut.cancelled():
+                            continue
+                        bar.update(1)
+                        try:
+                            job.edition.notebooks.append(fut.result())
+                        except PlanMetricsError as e:
+                            if failure is None:
+                                failure = e
+                                for f in pending:
+                                    f.cancel()
+                            continue
+                        ed = job.edition
+                        ed.jobs_left -= 1
+                        if ed.jobs_left == 0 and failure is None:
+                            if not pending and kernels is not None:
+                                kernels.close()  # no notebook left: give the memory back
+                            bar.set_postfix_str(f"publishing {ed.plan.id} {ed.year}")
+                            published.append(_publish(ed, tables, plan_hash, git, synthetic,
+                                                      data_dir))
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+            finally:
+                bar.close()
+    finally:
+        if kernels is not None:
+            kernels.close()
+    if failure is not None:
+        if published:
+            failure = PlanMetricsError(
+                failure.what + f". Editions published before the failure: "
+                f"{', '.join(str(p) for p in published)}", failure.where, failure.fix)
+        raise failure
+    return published
