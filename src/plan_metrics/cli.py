@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--reports", default=None)
     s.add_argument("--port", type=int, default=8866)
 
+    a = sub.add_parser("audit", help="prove the privacy of everything a reports folder publishes")
+    a.add_argument("--reports", default=None)
+    a.add_argument("--protection", type=int, default=None,
+                   help="the narrowest range allowed (default: the editions' own parameter)")
+
     e = sub.add_parser("export", help="export charts, decks, workbooks or the HTML report")
     e.add_argument("--plan", required=True)
     e.add_argument("--year", required=True)
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             from .runs import main as cmd
         elif args.command == "serve":
             from .serve import main as cmd
+        elif args.command == "audit":
+            from .privacy.audit import main as cmd
         else:
             from .exports import main as cmd
         return int(cmd(args) or 0)

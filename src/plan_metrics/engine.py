@@ -116,10 +116,15 @@ def no_data_row(reason: str) -> pd.DataFrame:
 
 
 def measure_rows(measure: Measure, tables: Mapping[str, pd.DataFrame], school_year: str,
-                 options: Options, display: bool = True) -> pd.DataFrame:
-    """One measure's published rows for a year: the kind's rows, suppressed, with display text
-    (unless ``display`` is false: the status needs only the numbers).
+                 options: Options, display: bool = True, keep_truth: bool = False
+                 ) -> pd.DataFrame:
+    """One measure's rows for a year: the kind's rows after the first privacy pass
+    (privacy.apply: the measure's own table), with display text (unless ``display`` is false:
+    the status needs only the numbers).
 
+    ``keep_truth`` keeps the true counts in ``n_true``, ``numerator_true`` and
+    ``denominator_true`` (and the band side in ``band``) for the run's protection of the whole
+    reports folder (privacy.protect); they never reach an edition.
     A kind raising ``kinds.NoData`` (or returning no rows) gives the single 'no data' row.
     """
     from . import kinds  # the kind modules import the engine's neighbours; import late
@@ -135,14 +140,19 @@ def measure_rows(measure: Measure, tables: Mapping[str, pd.DataFrame], school_ye
         return no_data_row(str(e))
     if rows is None or len(rows) == 0:
         return no_data_row(f"no rows for {school_year}")
-    rows = privacy.apply(rows, options.min_n)
+    relation = privacy.relation_of(measure)
+    truth = {f"{q}_true": rows[q].to_numpy() for q in privacy.COUNT_COLUMNS} if keep_truth else {}
+    rows = privacy.apply(rows, options.min_n, relation, privacy.compares(measure))
     if display:
-        rows["display"] = privacy.display(rows, privacy.unit_of(measure), options.min_n)
+        rows["display"] = privacy.display(rows, privacy.unit_of(measure), options.min_n, relation)
+    for col, values in truth.items():
+        rows[col] = values
     return rows
 
 
 def compute_measures(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
-                     options: Options | None = None, measure_ids=None) -> pd.DataFrame:
+                     options: Options | None = None, measure_ids=None,
+                     keep_truth: bool = False) -> pd.DataFrame:
     """Every measure of ``plan`` (or those of ``measure_ids``) for ``school_year``: the validated,
     suppressed results rows (results.RESULTS_COLUMNS) with plan_id, measure_id and school_year.
 
@@ -153,11 +163,16 @@ def compute_measures(plan: Plan | str, tables: Mapping[str, pd.DataFrame], schoo
     check_year(tables, school_year)
     frames = []
     for m in _measures(plan, measure_ids):
-        rows = measure_rows(m, tables, school_year, options)
+        rows = measure_rows(m, tables, school_year, options, keep_truth=keep_truth)
         frames.append(rows.assign(plan_id=plan.id, measure_id=m.id, school_year=school_year))
     if not frames:
         return empty_results()
-    return validate_results(pd.concat(frames, ignore_index=True), options.min_n)
+    rows = pd.concat(frames, ignore_index=True)
+    out = validate_results(rows, options.min_n)
+    if keep_truth:
+        for col in privacy.PRIVATE_COLUMNS:
+            out[col] = rows[col].to_numpy() if col in rows.columns else None
+    return out
 
 
 def _district_rows(measure: Measure, tables, school_year: str, options: Options,

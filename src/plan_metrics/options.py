@@ -9,10 +9,12 @@ from .errors import PlanMetricsError
 
 @dataclass(frozen=True)
 class Options:
-    """min_n: primary suppression under this many people; cell_size / n_size: the risk-ratio
+    """min_n: primary suppression under this many people; protection: the narrowest range, in
+    people, an attacker may narrow a hidden count to (DESIGN.md section 6); cell_size / n_size: the risk-ratio
     minimum event count and enrollment (34 CFR 300.647); chronic_threshold: the chronic-absence
     share; rr_flag_high/low and gap_flag_points: equity-review flags."""
     min_n: int = 10
+    protection: int = 5
     cell_size: int = 10
     n_size: int = 30
     chronic_threshold: float = 0.10
@@ -21,7 +23,7 @@ class Options:
     gap_flag_points: float = 10.0
 
     def __post_init__(self):
-        for name in ("min_n", "cell_size", "n_size"):
+        for name in ("min_n", "protection", "cell_size", "n_size"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise PlanMetricsError(f"Parameter {name} must be a whole number of at least 1, "

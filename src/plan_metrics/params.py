@@ -43,6 +43,7 @@ def _text_or_null(v):
 #: Every parameter a run accepts: name -> (check, description of the accepted values).
 PARAMETERS: dict[str, tuple] = {
     "min_n": _whole(1),
+    "protection": _whole(1),
     "cell_size": _whole(1),
     "n_size": _whole(1),
     "chronic_threshold": _number(0, 1),

@@ -51,7 +51,8 @@ class NotebookContext:
             from ..results import empty_results
             return empty_results()
         return engine.compute_measures(self.plan, self.tables, self.school_year, self.options,
-                                       measure_ids=[m.id for m in self.measures])
+                                       measure_ids=[m.id for m in self.measures],
+                                       keep_truth=True)
 
     def district_table(self, results: pd.DataFrame) -> pd.DataFrame:
         """District, all-students rows: measure, title, the displayed value, n, note."""
@@ -78,11 +79,21 @@ class NotebookContext:
                              aggfunc="first", sort=False)
 
     def save(self, results: pd.DataFrame) -> Path:
-        """Write the domain's rows to ``output_dir/<domain>.parquet`` (the runner combines them)."""
+        """Write the domain's rows to ``output_dir/<domain>.parquet`` for the run, which protects
+        every edition together and publishes them. The true counts (columns ``n_true``...) go
+        with them into the run's private scratch folder, never into an edition."""
+        from ..privacy import PRIVATE_COLUMNS
         from ..results import RESULTS_COLUMNS, conform
         self.output_dir.mkdir(parents=True, exist_ok=True)
         path = self.output_dir / f"{self.domain}.parquet"
-        conform(results, RESULTS_COLUMNS).to_parquet(path, index=False)
+        out = conform(results, RESULTS_COLUMNS)
+        for col in PRIVATE_COLUMNS:
+            values = results[col] if col in results.columns else None
+            out[col] = (values.astype("object").where(values.notna(), None).to_numpy()
+                        if col == "band" and values is not None else
+                        pd.to_numeric(values, errors="coerce").to_numpy() if values is not None
+                        else None)
+        out.to_parquet(path, index=False)
         return path
 
     def inputs(self) -> pd.DataFrame:

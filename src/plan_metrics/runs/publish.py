@@ -21,7 +21,7 @@ from ..params import options_of
 from .snapshot import SnapshotTables
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity: the run keys its editions
 class _Edition:
     """One plan-year being computed."""
     plan: Any
@@ -39,15 +39,13 @@ class _Edition:
     notebooks: list[dict] = field(default_factory=list)
 
 
-def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
-    """Combine, check and write one edition into its temporary folder, then move it into place."""
+def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
+             results: pd.DataFrame, privacy: dict) -> Path:
+    """Check and write one edition (its protected rows, see runs.protection) into its temporary
+    folder, then move it into place."""
     from ..editions import write_edition
     from ..results import validate_results, validate_status
 
-    parts = [pd.read_parquet(ed.rows_dir / f"{d}.parquet") for d in ed.domains]
-    order = {m.id: i for i, m in enumerate(ed.plan.measures())}
-    results = pd.concat(parts, ignore_index=True) if parts else _empty_rows()
-    results = results.iloc[results["measure_id"].map(order).argsort(kind="stable")]
     options = options_of(ed.params)
     results = validate_results(results, options.min_n)
     status = validate_status(_status(ed, tables, results, options))
@@ -59,6 +57,7 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir) -> Path:
         row_counts=dict(getattr(tables, "row_counts", {}) or {}), notebooks=ed.notebooks,
         started=ed.started, ended=manifest_mod.now(), synthetic=synthetic, git=git,
         previous=manifest_mod.read(ed.target / "manifest.json"))
+    man["privacy"] = privacy
     man["notebooks_skipped"] = [d for d in engine.DOMAINS if d not in ed.domains]  # no measures
     # the public list of schools, so an edition names its buildings wherever it is copied
     bld = tables.get("buildings")
@@ -94,11 +93,6 @@ def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options) -> pd
     status = pd.concat(parts, ignore_index=True)
     order = {m.id: i for i, m in enumerate(ed.plan.measures())}
     return status.iloc[status["measure_id"].map(order).argsort(kind="stable")]
-
-
-def _empty_rows() -> pd.DataFrame:
-    from ..results import empty_results
-    return empty_results()
 
 
 def replace_dir(new: Path, target: Path) -> None:

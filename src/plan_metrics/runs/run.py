@@ -20,6 +20,7 @@ from .context import tables_needed
 from .execute import MEMORY_BUDGET, _Job, _MemoryGate, _run_job
 from .kernels import _KernelPool, release_memory
 from .notebooks import DOMAIN_KNOBS
+from .protection import protect_editions
 from .publish import _Edition, _publish, _sweep_stale
 from .snapshot import SnapshotTables, write_snapshot
 
@@ -216,17 +217,16 @@ def _validated(loading, data_dir: Path):
 
 def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_dir,
              progress, kernels: "_KernelPool | None") -> list[Path]:
-    """Run the notebooks (up to ``jobs`` at once), publishing each edition when its notebooks are
-    done. On the first failure no new notebook starts; editions already complete are published."""
+    """Run the notebooks (up to ``jobs`` at once); when they are done, protect the complete
+    editions together (runs.protection) and publish each. On the first failure no new notebook
+    starts; the editions already complete are protected and published."""
     from tqdm.auto import tqdm
 
     published: list[Path] = []
     failure: PlanMetricsError | None = None
     bar = tqdm(total=len(all_jobs), unit="notebook", desc="plan-metrics run", disable=not progress,
                file=sys.stderr)
-    for ed in editions:
-        if ed.jobs_left == 0:  # a plan without measures: an empty edition, no notebook
-            published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir))
+    complete = [ed for ed in editions if ed.jobs_left == 0]  # plans without measures: empty
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
             gate = _MemoryGate(MEMORY_BUDGET)
@@ -251,11 +251,9 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
                         ed = job.edition
                         ed.jobs_left -= 1
                         if ed.jobs_left == 0 and failure is None:
+                            complete.append(ed)
                             if not pending and kernels is not None:
                                 kernels.close()  # no notebook left: give the memory back
-                            bar.set_postfix_str(f"publishing {ed.plan.id} {ed.year}")
-                            published.append(_publish(ed, tables, plan_hash, git, synthetic,
-                                                      data_dir))
             except BaseException:
                 for f in pending:
                     f.cancel()
@@ -265,6 +263,15 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     finally:
         if kernels is not None:
             kernels.close()
+    if complete:
+        reports = complete[0].target.parent.parent
+        if progress:
+            print("protecting the editions together (privacy audit)...", file=sys.stderr)
+        protected = protect_editions(complete, tables, reports)
+        for ed in complete:
+            final, record = protected[ed]
+            published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir, final,
+                                      record))
     if failure is not None:
         if published:
             failure = PlanMetricsError(

@@ -1,0 +1,484 @@
+"""What an attacker knows about the counts of a reports folder, as a linear model (DESIGN.md
+section 6).
+
+The counts behind a measure-year's rows are *cells* of *lines*: the ``n``, ``numerator`` or
+``denominator`` ("qty") of one (group_by, group) in every building and the district. A line is
+named by a key ``<base>|<group_by>|<group>``; ``base`` names what is counted (``base_key``: a
+digest of the data version, the measure's kind, source and spec, the school year and the qty), so
+the same measure in two plans or two editions of one year (history) names the same lines. Lines
+that hold the very same numbers (the n of two measures over the same students, a denominator that
+is the n, the high-school students of one measure and the ``grade_band = high`` line of another)
+are *linked*: the model treats them as one line. ``link_equal_lines`` finds those links from the
+true counts at publishing; the edition's manifest records them so that ``audit`` sees them too.
+
+A *cell* of the model is (line class, building). The relations among cells, all true of the real
+counts, are:
+
+- additivity: the groups of a group_by add up to the building's ``all`` cell, the buildings to the
+  district cell (as an equality where the true counts add up exactly, otherwise the inequality
+  they satisfy, e.g. incidents involving students of two groups count in both);
+- within a row, by the measure's *relation* (``relation_of``): a share of people has numerator <=
+  n = denominator; percent favorable numerator <= answers, answers >= respondents; a risk ratio
+  over W years numerator <= student-years, n <= student-years <= W n; the MPI 100 n <= numerator
+  <= 500 n;
+- a three-year window is the sum of its years (the risk ratio's numerator and student-years equal
+  the sums of the single-year counts, which are *latent* tables: computed, never published, but
+  linked to what is published, such as the suspension rate's counts);
+- what the display says: a row that is listed holds at least one person; a banded share says
+  numerator / denominator < x% (or > 100 - x%).
+
+A published row publishes its n, numerator and denominator (the model's knowns); a banded row its
+n; a hidden row nothing. ``build`` turns a set of tables with their row states into an ``lp.System``
+over the unknown cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..results import ALL, DISTRICT
+from . import lp
+
+QTYS = ("n", "numerator", "denominator")
+#: row relations whose denominator is the n itself (one line for both)
+DEN_IS_N = ("share", "mpi", "per_100", "mean")
+PUBLISHED, BANDED, HIDDEN = "published", "banded", "hidden"
+
+
+def relation_of(measure) -> str:
+    """What a measure's counts are, for the model: 'share' (numerator <= n = denominator),
+    'favorable', 'rr', 'mpi', 'per_100', 'mean' or 'none' (action steps: no people)."""
+    kind = measure.kind
+    if kind == "percent_favorable":
+        return "favorable"
+    if kind == "risk_ratio":
+        return "rr"
+    if kind == "proficiency" and getattr(measure.spec, "statistic", None) == "mpi":
+        return "mpi"
+    if kind in ("per_100", "mean"):
+        return kind
+    if kind == "action_completion":
+        return "none"
+    return "share"
+
+
+def compares(measure) -> bool:
+    """True where a group's value is a comparison with all other people of its building (a gap, a
+    risk ratio): such a value gives the building's all row away unless that row is published."""
+    return measure.kind == "risk_ratio" or (
+        measure.kind == "proficiency" and getattr(measure.spec, "statistic", None) == "gap")
+
+
+def window_of(measure) -> int:
+    return int(getattr(measure.spec, "window_years", 1) or 1) if measure.kind == "risk_ratio" else 1
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def base_key(scope: str, measure, school_year: str, qty: str, window: int | None = None) -> str:
+    """The name of what a measure's ``qty`` counts in a school year (see the module docstring).
+    ``window`` overrides a risk ratio's window (1: the single-year counts of a window's year)."""
+    if qty == "denominator" and relation_of(measure) in DEN_IS_N:
+        qty = "n"
+    spec = measure.spec.model_dump(mode="json") if measure.spec is not None else {}
+    if window is not None:
+        spec = {**spec, "window_years": window}
+    return _digest(scope, measure.kind, measure.source, spec, school_year, qty)
+
+
+def line_key(base: str, group_by: str, group: str) -> str:
+    return f"{base}|{group_by}|{group}"
+
+
+def scope_of(input_hashes: dict) -> str:
+    """The data version the counts come from: a digest of the input files' hashes."""
+    return _digest(sorted((str(k), str(v)) for k, v in (input_hashes or {}).items()))
+
+
+@dataclass
+class Table:
+    """One measure-year's rows as the model sees them.
+
+    ``rows``: building_id, group_by, group, n, numerator, denominator (true counts where known,
+    NaN where hidden and unknown), ``state`` (published / banded / hidden) and ``band``.
+    ``keys``: qty -> base key. ``window``: for a risk ratio over W > 1 years, the base keys of each
+    year's latent single-year table, {qty: [keys]}. ``latent``: computed, never published.
+    """
+    plan_id: str
+    measure_id: str
+    school_year: str
+    relation: str
+    keys: dict[str, str]
+    rows: pd.DataFrame
+    window: dict[str, list[str]] = field(default_factory=dict)
+    window_years: int = 1
+    latent: bool = False
+    compares: bool = False
+    fixed: bool = False            # already published: its states do not change
+
+    @property
+    def name(self) -> str:
+        return f"{self.plan_id} {self.school_year} {self.measure_id}"
+
+
+class UnionFind:
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        p = self.parent.setdefault(x, x)
+        if p == x:
+            return x
+        root = self.find(p)
+        self.parent[x] = root
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def line_vectors(tables: list[Table]) -> dict[str, dict[str, float]]:
+    """{line key: {building: true count}} of every line whose counts are all known."""
+    out: dict[str, dict[str, float]] = {}
+    for t in tables:
+        r = t.rows
+        for qty in QTYS:
+            if qty == "denominator" and t.keys["denominator"] == t.keys["n"]:
+                continue
+            vals = pd.to_numeric(r[qty], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            keys = [line_key(t.keys[qty], gb, g) for gb, g in zip(r["group_by"], r["group"])]
+            for k, b, v in zip(keys, r["building_id"], vals):
+                out.setdefault(k, {})[b] = v
+    return {k: v for k, v in out.items() if not any(math.isnan(x) for x in v.values())}
+
+
+def link_equal_lines(tables: list[Table]) -> list[tuple[str, str]]:
+    """Pairs of lines of one school year whose true counts are equal in every building and the
+    district (and not all zero): the same people counted twice, as far as anyone can tell."""
+    by_year: dict[tuple, list[str]] = {}
+    year_of = {}
+    for t in tables:
+        for qty in QTYS:
+            year_of[t.keys[qty]] = t.school_year
+    for key, vec in line_vectors(tables).items():
+        if not any(v > 0 for v in vec.values()):
+            continue
+        sig = (year_of[key.split("|")[0]], tuple(sorted(vec.items())))
+        by_year.setdefault(sig, []).append(key)
+    pairs = []
+    for keys in by_year.values():
+        keys = sorted(set(keys))
+        pairs += [(keys[0], k) for k in keys[1:]]
+    return pairs
+
+
+@dataclass
+class Cells:
+    """The model's cells and what each row carries."""
+    index: dict[tuple[str, str], int]          # (line class, building) -> cell id
+    row_cells: list[np.ndarray]                # per table: (rows x 3) cell ids of n, num, den
+    integer: np.ndarray                        # per cell: whole counts
+    truth: np.ndarray                          # per cell: true count (NaN: unknown)
+    kind: np.ndarray                           # per cell: 0 n, 1 numerator, 2 denominator
+
+
+def make_cells(tables: list[Table], uf: UnionFind) -> Cells:
+    index: dict[tuple[str, str], int] = {}
+    truth: list[float] = []
+    integer: list[bool] = []
+    kind: list[int] = []
+    row_cells = []
+    for t in tables:
+        r = t.rows
+        ids = np.zeros((len(r), 3), dtype=np.int64)
+        blds = r["building_id"].astype(str).tolist()
+        gbs, gs = r["group_by"].astype(str).tolist(), r["group"].astype(str).tolist()
+        for j, qty in enumerate(QTYS):
+            vals = pd.to_numeric(r[qty], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            whole = not (qty == "numerator" and t.relation == "mean")
+            base = t.keys[qty]
+            for i in range(len(r)):
+                cls = uf.find(line_key(base, gbs[i], gs[i]))
+                key = (cls, blds[i])
+                cid = index.get(key)
+                if cid is None:
+                    cid = index[key] = len(truth)
+                    truth.append(vals[i])
+                    integer.append(whole)
+                    kind.append(j)
+                elif math.isnan(truth[cid]) and not math.isnan(vals[i]):
+                    truth[cid] = vals[i]
+                ids[i, j] = cid
+        row_cells.append(ids)
+    return Cells(index, row_cells, np.asarray(integer), np.asarray(truth, dtype=float),
+                 np.asarray(kind))
+
+
+@dataclass
+class Relation:
+    coefs: dict[int, float]
+    sense: str                 # '=', '<=', '>='
+    rhs: float = 0.0
+    where: str = ""            # for messages: what the relation says
+
+
+def _rel(terms, sense: str, rhs: float, where: str) -> Relation:
+    """A relation from (cell, coefficient) terms; terms on one cell (two linked lines) add up."""
+    coefs: dict[int, float] = {}
+    for c, a in terms:
+        coefs[int(c)] = coefs.get(int(c), 0.0) + a
+    return Relation({c: a for c, a in coefs.items() if a != 0}, sense, rhs, where)
+
+
+def additivity(tables: list[Table], uf: UnionFind, cells: Cells,
+               senses: dict[str, str] | None = None) -> tuple[list[Relation], dict[str, str]]:
+    """The groups-add-up and buildings-add-up relations of every line family, once per family.
+
+    ``senses``: known senses of families that do not add up exactly (from manifests); families
+    whose cells all have true counts get their sense from them. Returns the relations and the
+    senses of the inexact families (to record).
+    """
+    senses = dict(senses or {})
+    found: dict[str, str] = {}
+    rels: list[Relation] = []
+    seen: set[tuple] = set()
+    for t in tables:
+        r = t.rows
+        blds = r["building_id"].astype(str).tolist()
+        gbs, gs = r["group_by"].astype(str).tolist(), r["group"].astype(str).tolist()
+        for j, qty in enumerate(QTYS):
+            base = t.keys[qty]
+            if qty == "denominator" and base == t.keys["n"]:
+                continue
+            cid = {}
+            for i in range(len(r)):
+                cid[(blds[i], gbs[i], gs[i])] = cells.index[(uf.find(line_key(base, gbs[i], gs[i])),
+                                                             blds[i])]
+            fams: dict[tuple, tuple[int, list[int]]] = {}
+            for (b, gb, g), c in cid.items():
+                if gb != ALL and (b, ALL, ALL) in cid:
+                    fams.setdefault(("g", b, gb), (cid[(b, ALL, ALL)], []))[1].append(c)
+                if b != DISTRICT and (DISTRICT, gb, g) in cid:
+                    fams.setdefault(("b", gb, g), (cid[(DISTRICT, gb, g)], []))[1].append(c)
+            for fkey, (total, parts) in fams.items():
+                sig = (total, tuple(sorted(parts)))
+                if sig in seen:
+                    continue
+                seen.add(sig)
+                name = f"{base}|{'|'.join(fkey)}"
+                sense = senses.get(name)
+                if sense is None:
+                    vals = cells.truth[[total, *parts]]
+                    if np.isnan(vals).any():
+                        sense = "="
+                    else:
+                        diff = vals[1:].sum() - vals[0]
+                        sense = "=" if abs(diff) < 1e-6 else (">=" if diff > 0 else "<=")
+                    if sense != "=":
+                        found[name] = sense
+                coefs = {}
+                for p in parts:
+                    coefs[p] = coefs.get(p, 0.0) + 1.0
+                coefs[total] = coefs.get(total, 0.0) - 1.0
+                coefs = {c: a for c, a in coefs.items() if a != 0}
+                if not coefs:
+                    continue
+                what = (f"{t.name}: the groups of {fkey[2]} in {fkey[1]} add up to its all row"
+                        if fkey[0] == "g" else
+                        f"{t.name}: the buildings of {fkey[1]} {fkey[2]} add up to the district")
+                rels.append(Relation(coefs, sense, 0.0, what))
+    return rels, found
+
+
+def row_relations(t: Table, ids: np.ndarray) -> list[Relation]:
+    """The relations within each row of ``t`` (by its relation, see the module docstring)."""
+    out: list[Relation] = []
+    w = t.window_years
+    for i, (cn, cx, cd) in enumerate(ids.tolist()):
+        where = f"{t.name}: the counts of one row"
+        if t.relation == "share":
+            out.append(_rel([(cx, 1.0), (cn, -1.0)], "<=", 0.0, where))
+        elif t.relation == "favorable":
+            out.append(_rel([(cx, 1.0), (cd, -1.0)], "<=", 0.0, where))
+            out.append(_rel([(cd, 1.0), (cn, -1.0)], ">=", 0.0, where))
+        elif t.relation == "rr":
+            out.append(_rel([(cx, 1.0), (cd, -1.0)], "<=", 0.0, where))
+            if cd != cn:
+                out.append(_rel([(cd, 1.0), (cn, -1.0)], ">=", 0.0, where))
+                out.append(_rel([(cd, 1.0), (cn, -float(w))], "<=", 0.0, where))
+        elif t.relation == "mpi":
+            out.append(_rel([(cx, 1.0), (cn, -100.0)], ">=", 0.0, where))
+            out.append(_rel([(cx, 1.0), (cn, -500.0)], "<=", 0.0, where))
+    return out
+
+
+def band_relations(t: Table, ids: np.ndarray) -> list[Relation]:
+    """What a banded row's display says: 100 numerator < x denominator (or > (100 - x) den)."""
+    from .display import band_x
+
+    out = []
+    st = t.rows["state"].to_numpy(dtype=object)
+    side = t.rows["band"].to_numpy(dtype=object)
+    ns = pd.to_numeric(t.rows["n"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    for i in np.flatnonzero(st == BANDED):
+        if math.isnan(ns[i]) or side[i] not in ("<", ">"):
+            continue
+        x = band_x(ns[i])
+        cx, cd = int(ids[i, 1]), int(ids[i, 2])
+        where = f"{t.name}: the band of a small group's share"
+        if side[i] == "<":
+            out.append(_rel([(cx, 100.0), (cd, -float(x))], "<=", -1e-3, where))
+        else:
+            out.append(_rel([(cx, 100.0), (cd, -float(100 - x))], ">=", 1e-3, where))
+    return out
+
+
+def window_relations(tables: list[Table], uf: UnionFind, cells: Cells) -> list[Relation]:
+    """A window's numerator and student-years are the sums of its years' single-year counts."""
+    out = []
+    for t in tables:
+        if not t.window:
+            continue
+        r = t.rows
+        blds = r["building_id"].astype(str).tolist()
+        gbs, gs = r["group_by"].astype(str).tolist(), r["group"].astype(str).tolist()
+        for qty in ("numerator", "denominator"):
+            years = t.window.get(qty) or []
+            for i in range(len(r)):
+                total = cells.index[(uf.find(line_key(t.keys[qty], gbs[i], gs[i])), blds[i])]
+                coefs = {total: -1.0}
+                for yk in years:
+                    c = cells.index.get((uf.find(line_key(yk, gbs[i], gs[i])), blds[i]))
+                    if c is not None:
+                        coefs[c] = coefs.get(c, 0.0) + 1.0
+                out.append(Relation(coefs, "=", 0.0, f"{t.name}: the {qty} of a three-year "
+                                    "window is the sum of its years"))
+    return out
+
+
+@dataclass
+class Model:
+    """Tables, their cells and every relation among the cells."""
+    tables: list[Table]
+    uf: UnionFind
+    cells: Cells
+    relations: list[Relation]
+    senses: dict[str, str]          # inexact families found (to record in manifests)
+
+    def relations_of(self, cell: int) -> list[Relation]:
+        """The relations ``cell`` takes part in."""
+        if getattr(self, "_by_cell", None) is None:
+            self._by_cell: dict[int, list[Relation]] = {}
+            for rel in self.relations:
+                for c in rel.coefs:
+                    self._by_cell.setdefault(c, []).append(rel)
+        return self._by_cell.get(cell, [])
+
+    def known(self) -> np.ndarray:
+        """Cells some row publishes (from the tables' current row states)."""
+        return ~np.isnan(self.values())
+
+    def values(self) -> np.ndarray:
+        """The value of every cell as published (NaN where no row publishes it)."""
+        out = np.full(len(self.cells.truth), np.nan)
+        for t, ids in zip(self.tables, self.cells.row_cells):
+            if t.latent:
+                continue
+            st = t.rows["state"].to_numpy(dtype=object)
+            for j, qty in enumerate(QTYS):
+                v = pd.to_numeric(t.rows[qty], errors="coerce").to_numpy(dtype=float,
+                                                                          na_value=np.nan)
+                ok = (st == PUBLISHED) | ((st == BANDED) & (j == 0))
+                ok &= ~np.isnan(v)
+                out[ids[ok, j]] = v[ok]
+        return out
+
+    def needs(self, protection: float) -> np.ndarray:
+        """The width each unknown cell needs: ``protection`` for the counts of hidden rows, 1 for
+        a banded numerator (its exact value must not follow), 0 for the rest."""
+        need = np.zeros(len(self.cells.truth))
+        for t, ids in zip(self.tables, self.cells.row_cells):
+            if t.latent:
+                continue
+            st = t.rows["state"].to_numpy(dtype=object)
+            hid = st == HIDDEN
+            np.maximum.at(need, ids[hid, 0], protection)
+            np.maximum.at(need, ids[hid, 1], protection)
+            np.maximum.at(need, ids[st == BANDED, 1], 1.0)
+        return need
+
+
+def build_model(tables: list[Table], links: list[tuple[str, str]] = (),
+                senses: dict[str, str] | None = None) -> Model:
+    """The model of ``tables`` with the line links ``links`` (pairs of line keys)."""
+    uf = UnionFind()
+    for a, b in links:
+        uf.union(a, b)
+    cells = make_cells(tables, uf)
+    rels, found = additivity(tables, uf, cells, senses)
+    for t, ids in zip(tables, cells.row_cells):
+        rels += row_relations(t, ids)
+    rels += window_relations(tables, uf, cells)
+    return Model(tables, uf, cells, rels, found)
+
+
+def system_of(model: Model, protection: float, use_truth: bool = True
+              ) -> tuple[lp.System, np.ndarray, np.ndarray]:
+    """The LP of the unknown cells under the current row states: (system, cell id of each
+    variable, the known values). Relations among known cells only are dropped."""
+    known = model.known()
+    values = model.values()
+    need = model.needs(protection)
+    cells = model.cells
+    unknown = np.flatnonzero(~known)
+    var_of = np.full(len(known), -1)
+    var_of[unknown] = np.arange(len(unknown))
+    sysm = lp.System()
+    for c in unknown:
+        lb = 1.0 if cells.kind[c] == 0 else 0.0
+        sysm.add_var(lb=lb, integer=bool(cells.integer[c]), need=float(need[c]),
+                     truth=float(cells.truth[c]) if use_truth else math.nan)
+    rels = list(model.relations)
+    for t, ids in zip(model.tables, cells.row_cells):
+        if not t.latent:
+            rels += band_relations(t, ids)
+    kept = []
+    for rel in rels:
+        coefs, rhs = {}, rel.rhs
+        for c, a in rel.coefs.items():
+            if known[c]:
+                rhs -= a * values[c]
+            else:
+                coefs[int(var_of[c])] = coefs.get(int(var_of[c]), 0.0) + a
+        if coefs:
+            sysm.add(coefs, rel.sense, rhs)
+            kept.append(rel)
+    return sysm, unknown, values
+
+
+def violations(model: Model, tol: float = 1e-6) -> list[Relation]:
+    """Relations the true counts break (a defect of the model: each must hold for the truth)."""
+    t = model.cells.truth
+    bad = []
+    for rel in model.relations:
+        vals = [t[c] for c in rel.coefs]
+        if any(math.isnan(v) for v in vals):
+            continue
+        lhs = sum(a * t[c] for c, a in rel.coefs.items())
+        ok = (abs(lhs - rel.rhs) <= tol if rel.sense == "=" else
+              lhs <= rel.rhs + tol if rel.sense == "<=" else lhs >= rel.rhs - tol)
+        if not ok:
+            bad.append(rel)
+    return bad

@@ -1,0 +1,465 @@
+"""Complementary suppression over everything a reports folder publishes together (DESIGN.md
+section 6), proven by the attacker's linear program.
+
+``protect(new, existing, protection)`` takes the tables of the editions being published (true
+counts, with the first pass of ``local.apply`` as their starting states), the latent tables their
+windows need, and the tables of the editions already in the folder (fixed: they are published). It
+decides which further rows to hide so that no unknown count can be narrowed to a range narrower
+than ``protection`` (a banded numerator: to a single value):
+
+1. Rows that carry the same cell (the same people counted by two measures, a denominator that is
+   another measure's n) form one *group*: a group is hidden or not as a whole, so linked measures
+   get one consistent pattern. A group holding a row under ``min_n`` is hidden; so is a group whose
+   cell an existing edition hides.
+2. Derived states: a banded row's numerator must be banded (or hidden) in every row that carries
+   it; a gap or risk ratio in a building whose all row is not published is hidden.
+3. The audit (``lp.ranges``) names the unknown cells whose range is too narrow. For each, the
+   cheapest *rectangle* is hidden: three more cells of the same table that, with it, form a cycle
+   of the two additive directions (groups and buildings) along which the counts can shift without
+   changing any published total, wide enough for the protection where one exists; cells already
+   hidden cost nothing, otherwise the cost is the cell's n (the smallest cells first).
+4. Repeat from 2. A cell that still fails after a few rounds has its whole line and building row
+   hidden, then its whole table ("hide the whole line and say so in the note"). If even that fails
+   (the existing editions pin it), nothing is published: ``Unprotectable`` names the cell.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..results import ALL, DISTRICT
+from . import lp
+from .model import (BANDED, HIDDEN, PUBLISHED, Model, Table, build_model, system_of,
+                    violations)
+
+MAX_ROUNDS = 60
+#: how a failing cell is protected, cheapest first; a level that finds nothing new to hide
+#: (or fails twice... once) gives way to the next
+LEVELS = ("rectangle", "neighbours", "rectangle", "neighbours", "line", "table")
+
+
+class Unprotectable(RuntimeError):
+    """No pattern of hidden cells in the new editions protects a cell."""
+
+    def __init__(self, cell: str, relation: str):
+        super().__init__(f"{cell} ({relation})")
+        self.cell, self.relation = cell, relation
+
+
+@dataclass
+class Outcome:
+    """What ``protect`` did: the final states are in the tables' rows."""
+    rounds: int = 0
+    seconds: float = 0.0
+    solves: int = 0
+    hidden_primary: int = 0
+    hidden_complementary: int = 0
+    banded: int = 0
+    whole_lines: list[str] = field(default_factory=list)
+    min_width: float = float("inf")
+
+
+class _Groups:
+    """Rows of the new tables that share a cell, by union-find over (table, row) -> cells."""
+
+    def __init__(self, model: Model, new: list[int]):
+        self.model = model
+        self.new = new
+        owner: dict[int, int] = {}
+        self.row_ids: list[tuple[int, int]] = []
+        parent: list[int] = []
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for ti in new:
+            ids = model.cells.row_cells[ti]
+            for ri in range(len(ids)):
+                me = len(self.row_ids)
+                self.row_ids.append((ti, ri))
+                parent.append(me)
+                for c in set(ids[ri].tolist()):
+                    other = owner.get(c)
+                    if other is None:
+                        owner[c] = me
+                    else:
+                        a, b = find(me), find(other)
+                        if a != b:
+                            parent[max(a, b)] = min(a, b)
+        roots = np.asarray([find(i) for i in range(len(self.row_ids))], dtype=np.int64)
+        _, self.of_row = np.unique(roots, return_inverse=True)
+        self.count = int(self.of_row.max()) + 1 if len(roots) else 0
+        self.rows_of: dict[int, list[tuple[int, int]]] = {}
+        for k, g in enumerate(self.of_row.tolist()):
+            self.rows_of.setdefault(g, []).append(self.row_ids[k])
+        self.index = {rid: k for k, rid in enumerate(self.row_ids)}
+        self.carriers: dict[int, list[tuple[int, int]]] = {}
+        for ti in new:
+            for ri, cs in enumerate(model.cells.row_cells[ti].tolist()):
+                for c in set(cs):
+                    self.carriers.setdefault(c, []).append((ti, ri))
+        self.cell_group = {c: int(self.of_row[k]) for c, k in owner.items()}
+
+    def group(self, ti: int, ri: int) -> int:
+        return int(self.of_row[self.index[(ti, ri)]])
+
+
+def protect(tables: list[Table], links, protection: float,
+            senses: dict[str, str] | None = None, log=None) -> tuple[Model, Outcome]:
+    """Decide the final states of the rows of the tables that are neither latent nor fixed.
+
+    ``tables``: new tables (``fixed`` False, true counts, starting states), latent tables and the
+    fixed tables of the editions already published. Returns the model and what was done; raises
+    Unprotectable when no pattern works.
+    """
+    started = time.perf_counter()
+    model = build_model(tables, links, senses)
+    broken = violations(model)
+    if broken:
+        raise RuntimeError(f"privacy model defect: {len(broken)} relations do not hold for the "
+                           f"true counts, e.g. {broken[0].where} {broken[0].coefs}")
+    new = [i for i, t in enumerate(tables) if not t.latent and not getattr(t, "fixed", False)]
+    groups = _Groups(model, new)
+    hidden = np.zeros(groups.count, bool)
+    start_states = {}
+    for ti in new:
+        t = tables[ti]
+        st = t.rows["state"].to_numpy(dtype=object)
+        start_states[ti] = st.copy()
+        for ri in np.flatnonzero(st == HIDDEN):
+            hidden[groups.group(ti, ri)] = True
+    primary = hidden.copy()
+    # a cell an existing edition hides stays hidden in every row that carries it
+    fixed_known = _fixed_known(model, tables)
+    for c, g in groups.cell_group.items():
+        if c in fixed_known and not fixed_known[c]:
+            hidden[g] = True
+    _prepass(model, groups, hidden, start_states, protection)
+    out = Outcome()
+    fails: dict[int, int] = {}
+    whole: set[tuple[int, int]] = set()
+    for rnd in range(1, MAX_ROUNDS + 1):
+        out.rounds = rnd
+        _derive(model, groups, hidden, start_states)
+        sysm, var_cells, _ = system_of(model, protection)
+        rng, figures = lp.ranges(sysm)
+        out.solves += figures["solves"]
+        short = [(v, r) for v, r in rng.items() if r.width < sysm.need[v] - 1e-9]
+        if log:
+            log(f"privacy round {rnd}: {len(var_cells)} unknown cells, {figures['components']} "
+                f"components, {figures['solves']} LPs, {len(short)} too narrow")
+        if not short:
+            widths = [r.width for v, r in rng.items() if sysm.need[v] >= protection]
+            out.min_width = min(widths) if widths else float("inf")
+            break
+        added = False
+        stuck = None
+        for v, r in short:
+            cell = int(var_cells[v])
+            where = _carrier(model, groups, cell)
+            if where is None:
+                continue
+            fresh, level = [], fails.get(cell, 0)
+            while level < len(LEVELS):
+                rows = _choose(LEVELS[level], model, groups, hidden, where, cell, protection)
+                fresh = [x for x in rows if not hidden[groups.group(*x)]]
+                if fresh:
+                    break
+                level += 1
+            if not fresh:
+                stuck = stuck or (cell, where, r)
+                continue
+            fails[cell] = level + 1
+            if LEVELS[level] in ("line", "table"):
+                whole.update(fresh)
+            for x in fresh:
+                hidden[groups.group(*x)] = True
+            added = True
+        if not added:
+            if stuck is None:
+                v, r = short[0]
+                cell = int(var_cells[v])
+                stuck = (cell, _any_carrier(model, cell), r)
+            cell, where, r = stuck
+            name = _cell_name(tables[where[0]], where[1], model.cells.kind[cell]) if where else \
+                f"cell {cell}"
+            err = Unprotectable(name, f"its range is {r.low:g} to {r.high:g} even with its "
+                                "whole table hidden, given the editions already published")
+            err.model, err.cell_id = model, cell
+            raise err
+    else:
+        raise Unprotectable("the reports folder", f"no pattern found in {MAX_ROUNDS} rounds")
+    _check_known_hidden(model, groups)
+    for ti in new:
+        st = tables[ti].rows["state"].to_numpy(dtype=object)
+        for ri in range(len(st)):
+            g = groups.group(ti, ri)
+            if st[ri] == HIDDEN:
+                if primary[g]:
+                    out.hidden_primary += 1
+                else:
+                    out.hidden_complementary += 1
+            elif st[ri] == BANDED:
+                out.banded += 1
+        tables[ti].rows["whole_line"] = [(ti, ri) in whole for ri in range(len(st))]
+    out.whole_lines = sorted({tables[ti].name for ti, _ in whole})
+    out.seconds = time.perf_counter() - started
+    return model, out
+
+
+def _check_known_hidden(model: Model, groups: _Groups) -> None:
+    """A hidden row's counts must be hidden everywhere: an edition already published that shows
+    one (e.g. under a lower min_n) makes the pattern unprovable."""
+    known = model.known()
+    for ti in groups.new:
+        st = model.tables[ti].rows["state"].to_numpy(dtype=object)
+        ids = model.cells.row_cells[ti]
+        for ri in np.flatnonzero(st == HIDDEN):
+            for j in (0, 1):
+                if known[ids[ri, j]]:
+                    where = _any_published(model, int(ids[ri, j]))
+                    raise Unprotectable(_cell_name(model.tables[ti], ri, j),
+                                        f"it is hidden here but published by {where}")
+
+
+def _any_published(model: Model, cell: int) -> str:
+    for t, ids in zip(model.tables, model.cells.row_cells):
+        st = t.rows["state"].to_numpy(dtype=object)
+        hit = np.flatnonzero((ids == cell).any(axis=1) & (st != HIDDEN))
+        if len(hit) and not t.latent:
+            return t.name
+    return "another edition"
+
+
+def _fixed_known(model: Model, tables: list[Table]) -> dict[int, bool]:
+    """{cell: published?} over the cells the fixed (already published) tables carry."""
+    out: dict[int, bool] = {}
+    for t, ids in zip(tables, model.cells.row_cells):
+        if not getattr(t, "fixed", False):
+            continue
+        st = t.rows["state"].to_numpy(dtype=object)
+        for j in range(3):
+            pub = (st == PUBLISHED) | ((st == BANDED) & (j == 0))
+            for c, p in zip(ids[:, j].tolist(), pub.tolist()):
+                out[c] = out.get(c, False) or p
+    return out
+
+
+def _derive(model: Model, groups: _Groups, hidden: np.ndarray, start: dict) -> None:
+    """Row states from the hidden groups, with the consistency rules (module docstring, 2)."""
+    tables = model.tables
+    while True:
+        for ti in groups.new:
+            st = start[ti].copy()
+            g = groups.of_row[[groups.index[(ti, ri)] for ri in range(len(st))]]
+            st[hidden[g]] = HIDDEN
+            st[(st == HIDDEN) & ~hidden[g]] = PUBLISHED  # a start state HIDDEN is a hidden group
+            band = tables[ti].rows["band"].to_numpy(dtype=object)
+            st[(st != HIDDEN) & np.isin(band, ["<", ">"])] = BANDED
+            tables[ti].rows["state"] = st
+        more = set()
+        # a banded numerator must not be published by any other row
+        banded_num: set[int] = set()
+        published_num: dict[int, list[tuple[int, int]]] = {}
+        for ti in groups.new:
+            st = tables[ti].rows["state"].to_numpy(dtype=object)
+            ids = model.cells.row_cells[ti]
+            banded_num.update(ids[st == BANDED, 1].tolist())
+            for ri in np.flatnonzero(st == PUBLISHED):
+                published_num.setdefault(int(ids[ri, 1]), []).append((ti, int(ri)))
+        for c in banded_num & set(published_num):
+            more.update(groups.group(ti, ri) for ti, ri in published_num[c])
+        # a comparison value in a building whose all row is not published
+        for ti in groups.new:
+            t = tables[ti]
+            if not t.compares:
+                continue
+            st = t.rows["state"].to_numpy(dtype=object)
+            r = t.rows
+            is_all = (r["group_by"] == ALL).to_numpy()
+            bld = r["building_id"].astype(str).to_numpy()
+            closed = np.isin(bld, bld[is_all & (st != PUBLISHED)])
+            for ri in np.flatnonzero(closed & ~is_all & (st != HIDDEN)):
+                more.add(groups.group(ti, ri))
+        more = {g for g in more if not hidden[g]}
+        if not more:
+            return
+        hidden[list(more)] = True
+
+
+def _prepass(model: Model, groups: _Groups, hidden: np.ndarray, start: dict,
+             protection: float, passes: int = 6) -> None:
+    """Before any LP: give every hidden row (and every banded numerator) of the new tables a cycle
+    of hidden cells wide enough in its own table (the hypercube method of tau-ARGUS, on two
+    dimensions at a time); the LP then only finds what crosses tables."""
+    for _ in range(passes):
+        _derive(model, groups, hidden, start)
+        changed = False
+        for ti in groups.new:
+            t = model.tables[ti]
+            st = t.rows["state"].to_numpy(dtype=object)
+            for ri in np.flatnonzero((st == HIDDEN) | (st == BANDED)):
+                need = protection if st[ri] == HIDDEN else 1.0
+                rows, wide, price = _rectangle(model, groups, hidden, ti, int(ri), need,
+                                               need_n=need if st[ri] == HIDDEN else 0.0,
+                                               with_price=True)
+                if price == 0 or not wide:
+                    continue  # covered already, or no cycle here can do it (the LP decides)
+                for x in rows:
+                    g = groups.group(ti, x)
+                    if not hidden[g]:
+                        hidden[g] = True
+                        changed = True
+        if not changed:
+            return
+
+
+def _choose(level: str, model: Model, groups: _Groups, hidden: np.ndarray,
+            where: tuple[int, int], cell: int, protection: float) -> list[tuple[int, int]]:
+    """The rows (table, row) to hide for a failing cell at one level of LEVELS."""
+    ti, ri = where
+    t = model.tables[ti]
+    if level == "rectangle":
+        return [(ti, x) for x in _rectangle(model, groups, hidden, ti, ri, protection)]
+    if level == "neighbours":
+        return _neighbours(model, groups, hidden, cell)
+    if level == "line":
+        return [(ti, x) for x in _line_and_row(t, ri)]
+    return [(ti, x) for x in range(len(t.rows))]
+
+
+def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray,
+                cell: int) -> list[tuple[int, int]]:
+    """For each relation of ``cell`` with a published (or banded) cell of a new table in it (a
+    window sum, a linked table's total...), the cheapest row publishing or bounding such a cell."""
+    known = model.known()
+    out = []
+    for rel in model.relations_of(cell):
+        best, best_n = None, None
+        for c in rel.coefs:
+            if c == cell:
+                continue
+            for ti, ri in groups.carriers.get(c, []):
+                g = groups.group(ti, ri)
+                # a row that publishes the cell, or bounds it by its band
+                if hidden[g] or not (known[c] or model.tables[ti].rows["state"].iloc[ri]
+                                     == BANDED):
+                    continue
+                n = model.tables[ti].rows["n"].iloc[ri]
+                n = 1e9 if pd.isna(n) else float(n)
+                if best_n is None or n < best_n:
+                    best, best_n = (ti, ri), n
+        if best is not None:
+            out.append(best)
+    return out
+
+
+def _carrier(model: Model, groups: _Groups, cell: int) -> tuple[int, int] | None:
+    """A row of a new table that carries ``cell`` (a hidden or banded one first)."""
+    rows = groups.carriers.get(cell, [])
+    for ti, ri in rows:
+        if model.tables[ti].rows["state"].iloc[ri] != PUBLISHED:
+            return ti, ri
+    return rows[0] if rows else None
+
+
+def _any_carrier(model: Model, cell: int) -> tuple[int, int] | None:
+    for ti, ids in enumerate(model.cells.row_cells):
+        hit = np.flatnonzero((ids == cell).any(axis=1))
+        if len(hit) and not model.tables[ti].latent:
+            return ti, int(hit[0])
+    return None
+
+
+def _cell_name(t: Table, ri: int, kind: int) -> str:
+    r = t.rows.iloc[ri]
+    qty = ("n", "numerator", "denominator")[int(kind)]
+    return (f"the {qty} of {t.name}, {r['building_id']}, {r['group_by']} = {r['group']}")
+
+
+def _line_and_row(t: Table, ri: int) -> list[int]:
+    """The rows of a cell's whole line (every building of its group) and of its building's row
+    of its group_by."""
+    r = t.rows
+    b, gb, g = r.iloc[ri][["building_id", "group_by", "group"]]
+    mask = ((r["group_by"] == gb) & (r["group"] == g)) | ((r["building_id"] == b)
+                                                          & (r["group_by"] == gb))
+    return np.flatnonzero(mask.to_numpy()).tolist()
+
+
+def _rectangle(model: Model, groups: _Groups, hidden: np.ndarray, ti: int, ri: int,
+               protection: float, need_n: float | None = None, with_price: bool = False):
+    """Rows of table ``ti`` that, hidden with row ``ri``, form the cheapest cycle wide enough for
+    ``protection`` (or the widest one); see the module docstring. ``need_n`` (default
+    ``protection``) is the width the n needs (0 for a banded row, whose n is published).
+    ``with_price``: return (rows, wide enough, price of the rows not yet hidden)."""
+    need_n = protection if need_n is None else need_n
+    t = model.tables[ti]
+    r = t.rows
+    b, gb, g = r.iloc[ri][["building_id", "group_by", "group"]]
+    if gb == ALL:  # an all row: its cycle runs through a group_by's cells
+        others = r[(r["building_id"] == b) & (r["group_by"] != ALL)]
+        if others.empty:
+            return _line_and_row(t, ri)
+        gb = others["group_by"].iloc[0]
+    where = {(bb, gg): i for i, (bb, gbb, gg) in enumerate(zip(
+        r["building_id"].astype(str), r["group_by"].astype(str), r["group"].astype(str)))
+        if gbb == gb or (gbb == ALL)}
+    n = pd.to_numeric(r["n"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    num = pd.to_numeric(r["numerator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    blds = sorted({bb for bb, _ in where})
+    grps = sorted({gg for _, gg in where if gg != ALL}) + [ALL]
+    g0 = ALL if r.iloc[ri]["group_by"] == ALL else g
+
+    def cost(i):
+        return 0.0 if hidden[groups.group(ti, i)] else (n[i] if not np.isnan(n[i]) else 1.0)
+
+    best, best_key = None, None
+    for b2 in blds:
+        if b2 == b:
+            continue
+        for g2 in grps:
+            if g2 == g0:
+                continue
+            cells = [where.get((b, g0)), where.get((b, g2)), where.get((b2, g0)),
+                     where.get((b2, g2))]
+            if any(c is None for c in cells):
+                continue
+            inner_g = (g0 != ALL) == (g2 != ALL)
+            inner_b = (b != DISTRICT) == (b2 != DISTRICT)
+            s_bg2 = -1 if inner_g else 1
+            s_b2g = -1 if inner_b else 1
+            signs = [1, s_bg2, s_b2g, s_bg2 * s_b2g]
+            w_num = _width(num, cells, signs, 0.0)
+            w_n = _width(n, cells, signs, 1.0) if need_n > 0 else np.inf
+            wide = w_num >= protection and w_n >= need_n
+            short = min(w_num / protection, w_n / need_n if need_n > 0 else np.inf)
+            price = sum(cost(c) for c in cells[1:])
+            key = (0 if wide else 1, price if wide else -short, price)
+            if best_key is None or key < best_key:
+                best, best_key = cells, key
+    if best is None:
+        rows = _line_and_row(t, ri)
+        return (rows, False, float(len(rows))) if with_price else rows
+    if with_price:
+        return best, best_key[0] == 0, best_key[2]
+    return best
+
+
+def _width(values: np.ndarray, cells: list[int], signs: list[int], lb: float) -> float:
+    """How far the cycle can shift (down plus up) before a cell falls below its lower bound."""
+    v = values[cells]
+    if np.isnan(v).any():
+        return 0.0
+    s = np.asarray(signs)
+    # a direction with no cell to take from is not bounded by this cycle
+    down = np.min(v[s > 0] - lb) if (s > 0).any() else 1e9
+    up = np.min(v[s < 0] - lb) if (s < 0).any() else 1e9
+    return float(max(down, 0) + max(up, 0))
