@@ -35,8 +35,8 @@ def test_mean_with_zeros_for_missing_rows():
     assert (d["numerator"], d["denominator"], d["n"]) == (25, 6, 6)
     assert d["value"] == approx(25 / 6)
     # squares 100 + 16 + 36 + 25 = 177; s² = (177 - 6 (25/6)²) / 5 = 437/30
-    half = Z * math.sqrt(437 / 30 / 6)
-    assert (d["ci_low"], d["ci_high"]) == (approx(25 / 6 - half), approx(25 / 6 + half))
+    half = 2.570582 * math.sqrt(437 / 30 / 6)  # Student's t(0.975; 5) = 2.570582
+    assert (d["ci_low"], d["ci_high"]) == (approx(25 / 6 - half, abs=1e-5), approx(25 / 6 + half, abs=1e-5))
     # B1: h0 h1 h2 h3 hm -> 19 / 5; B2: h4 hm -> 11 / 2 (hm counts in both buildings)
     assert cell(out, "B1")["value"] == approx(3.8)
     assert cell(out, "B2")["value"] == approx(5.5)

@@ -36,10 +36,9 @@ def test_incidents_per_100():
     # district: i1 i2 i4 i5 = 4 incidents over 16 distinct students (m once) -> 25.0
     assert (d["numerator"], d["denominator"], d["n"]) == (4, 16, 16)
     assert d["value"] == approx(25.0)
-    # Byar: lower = x (1 - 1/9x - Z/3√x)³, upper = (x+1)(1 - 1/9(x+1) + Z/3√(x+1))³, per 16 x 100
-    lower = 4 * (1 - 1 / 36 - Z / (3 * 2)) ** 3 / 16 * 100
-    upper = 5 * (1 - 1 / 45 + Z / (3 * math.sqrt(5))) ** 3 / 16 * 100
-    assert (d["ci_low"], d["ci_high"]) == (approx(lower), approx(upper))
+    # exact (Garwood) limits of a count of 4, from the tables: 1.0899 .. 10.2416; per 16 x 100
+    lower, upper = 1.0899 / 16 * 100, 10.2416 / 16 * 100
+    assert (d["ci_low"], d["ci_high"]) == (approx(lower, abs=1e-3), approx(upper, abs=1e-3))
     # B1: i1, i2 over a0-a9 and m = 2 / 11; B2: i4, i5 over b0-b4 and m = 2 / 6
     assert cell(out, "B1")["value"] == approx(200 / 11)
     assert cell(out, "B2")["value"] == approx(200 / 6)
@@ -63,8 +62,8 @@ def test_all_categories_and_zero():
     fights = measure("per_100", "discipline", {"category": ["fighting"]})
     d = cell(compute(TABLES, fights, Y, None))
     assert (d["numerator"], d["value"], d["ci_low"]) == (0, 0.0, 0.0)
-    # upper for x = 0: 1 x (1 - 1/9 + Z/3)³ per 16 x 100
-    assert d["ci_high"] == approx((1 - 1 / 9 + Z / 3) ** 3 / 16 * 100)
+    # exact upper limit for x = 0: -ln(0.025) = 3.6889, per 16 x 100
+    assert d["ci_high"] == approx(3.6889 / 16 * 100, abs=1e-3)
 
 
 def test_no_data():

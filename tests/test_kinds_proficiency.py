@@ -33,10 +33,11 @@ def test_mpi_325():
     assert d["value"] == approx(325.0)
     assert (d["numerator"], d["denominator"], d["n"]) == (32500, 100, 100)
     # points 1,3,4,5 x 25: mean 3.25, sum of squares 25 x 51 = 1275,
-    # s² = (1275 - 100 x 3.25²) / 99 = 218.75 / 99; half width = Z sqrt(s²/100), x100
-    half = 100 * Z * math.sqrt(218.75 / 99 / 100)
-    assert (d["ci_low"], d["ci_high"]) == (approx(325 - half), approx(325 + half))
-    assert half == pytest.approx(29.13, abs=0.01)
+    # s² = (1275 - 100 x 3.25²) / 99 = 218.75 / 99; half width = t sqrt(s²/100), x100, with
+    # Student's t(0.975; 99) = 1.984217
+    half = 100 * 1.984217 * math.sqrt(218.75 / 99 / 100)
+    assert (d["ci_low"], d["ci_high"]) == (approx(325 - half, abs=1e-3), approx(325 + half, abs=1e-3))
+    assert half == pytest.approx(29.50, abs=0.01)
 
 
 def test_mpi_range_ends():

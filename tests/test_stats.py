@@ -101,22 +101,30 @@ def test_katz_log_rr_interval():
     assert lo[0] == pytest.approx(1.5654, abs=5e-5) and np.isnan(lo[1])
 
 
-def test_poisson_rate_interval_byar():
-    # Byar's approximation for x = 10 (Rothman & Boice 1979); exact limits are 4.795 .. 18.39:
-    # lower = 10·(1 - 1/90 - 1.959964/(3·√10))³ = 10·(1 - 0.011111 - 0.206597)³ = 10·0.782292³
-    #       = 4.7875; upper = 11·(1 - 1/99 + 1.959964/(3·√11))³ = 11·(1.186886)³ = 18.3915
-    # per 100 over an exposure of 100 the rate limits are the same numbers.
+def test_poisson_rate_interval_exact_garwood():
+    # The exact (Garwood 1936) limits of a Poisson count, from the published tables (e.g.
+    # Ulm 1990; Rothman & Boice 1979): x = 10 -> 4.7954 .. 18.3904; x = 1 -> 0.0253 .. 5.5716
+    # (Byar's approximation gives 0.0 .. 5.57 and is 48% off at the lower limit of x = 1 ... ).
+    # Per 100 over an exposure of 100 the rate limits are the same numbers.
     lo, hi = stats.poisson_rate_interval(10, 100, per=100)
-    assert (lo, hi) == pytest.approx((4.7875, 18.3915), abs=5e-4)
-    # x = 0: lower 0, upper = 1·(1 - 1/9 + 1.959964/3)³ = 1.542210³ = 3.6680 (exact 3.689)
+    assert (lo, hi) == pytest.approx((4.7954, 18.3904), abs=5e-4)
+    lo, hi = stats.poisson_rate_interval(1, 100, per=100)
+    assert (lo, hi) == pytest.approx((0.0253, 5.5716), abs=5e-4)
+    # x = 0: lower 0, upper = -ln(0.025) = 3.6889, over an exposure of 200 per 100
     lo, hi = stats.poisson_rate_interval(0, 200, per=100)
-    assert lo == 0.0 and hi == pytest.approx(3.6680 / 2, abs=5e-4)
+    assert lo == 0.0 and hi == pytest.approx(3.6889 / 2, abs=5e-4)
     assert math.isnan(stats.poisson_rate_interval(3, 0)[0])
+    lo, hi = stats.poisson_rate_interval(np.array([0, 10]), np.array([100, 100]))
+    assert lo[0] == 0.0 and hi[1] == pytest.approx(18.3904, abs=5e-4)
 
 
-def test_mean_interval():
+def test_mean_interval_student_t():
     # values 0,1,2,3,4: sum 10, squares 30, mean 2, s² = (30 - 5·4)/4 = 2.5, se = √(2.5/5) = 0.707107
-    # 2 ∓ 1.959964·0.707107 = 2 ∓ 1.385904 -> 0.614096 .. 3.385904
+    # t(0.975; 4) = 2.776445 (Student's table): 2 ∓ 2.776445·0.707107 = 2 ∓ 1.963243
     lo, hi = stats.mean_interval(10, 30, 5)
-    assert (lo, hi) == pytest.approx((0.614096, 3.385904), abs=1e-6)
+    assert (lo, hi) == pytest.approx((0.036757, 3.963243), abs=1e-5)
+    # n = 10, mean 5, s = 2: t(0.975; 9) = 2.262157 -> 5 ∓ 2.262157·2/√10 = 5 ∓ 1.430714; the
+    # normal interval (∓ 1.239590) would be 13% too narrow
+    lo, hi = stats.mean_interval(50, 10 * 25 + 9 * 4, 10)
+    assert (lo, hi) == pytest.approx((3.569286, 6.430714), abs=1e-5)
     assert math.isnan(stats.mean_interval(3, 9, 1)[0])

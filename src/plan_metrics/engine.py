@@ -218,25 +218,37 @@ def _published_in(rows: list[dict], focus: tuple[str, str] | None) -> bool:
 
 
 def _history(measure: Measure, tables, school_year: str, options: Options,
-             current: list[dict] | None = None) -> list[dict]:
+             current: list[dict] | None = None,
+             earlier: Mapping[str, pd.DataFrame] | None = None) -> list[dict]:
+    def rows_of(year: str, with_groups: bool) -> list[dict]:
+        # a year already protected and published: its published district rows, so that a status
+        # never shows a baseline the edition of that year hides
+        if earlier is not None and year in earlier:
+            pub = earlier[year]
+            pub = pub[pub["measure_id"] == measure.id]
+            if not with_groups:
+                pub = pub[pub["group_by"] == ALL]
+            if len(pub):
+                return _district_of(pub, year)
+        return _district_rows(measure, tables, year, options, with_groups=with_groups)
+
     if current is None:
-        current = _district_rows(measure, tables, school_year, options, with_groups=False)
+        current = rows_of(school_year, False)
         lead = current[0]  # the all-students row: people but no value -> a group comparison
         if measure.groups and measure.direction in ("toward_one", "toward_zero") and \
                 not lead["suppressed"] and not pd.isna(lead["n"]) and pd.isna(lead["value"]):
-            current = _district_rows(measure, tables, school_year, options, with_groups=True)
+            current = rows_of(school_year, True)
     focus = status_mod.focus_group(measure, current)
     out = list(current)
     years = data_years(tables)
     if measure.baseline_year:
         if measure.baseline_year < school_year and measure.baseline_year in years:
-            out += _district_rows(measure, tables, measure.baseline_year, options,
-                                  with_groups=focus is not None)
+            out += rows_of(measure.baseline_year, focus is not None)
     else:
         for year in years:
             if year >= school_year:
                 break
-            rows = _district_rows(measure, tables, year, options, with_groups=focus is not None)
+            rows = rows_of(year, focus is not None)
             out += rows
             if _published_in(rows, focus):
                 break
@@ -259,11 +271,14 @@ def measure_history(measure: Measure, tables, school_year: str, options: Options
 
 
 def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
-                   options: Options | None = None, results: pd.DataFrame | None = None
-                   ) -> pd.DataFrame:
+                   options: Options | None = None, results: pd.DataFrame | None = None,
+                   earlier: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The status row (results.STATUS_COLUMNS) of every measure of ``plan`` for ``school_year``.
 
     ``results``: this year's results (from compute_measures) to take the current values from.
+    ``earlier``: {school_year: the plan's published, protected results of that year}; a baseline
+    of such a year is taken from them (the run passes every edition it publishes and those
+    already in the reports folder).
     """
     plan = _plan(plan)
     options = options or Options()
@@ -278,7 +293,7 @@ def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_
     for m in plan.measures():
         if results is not None and m.id not in current:
             continue  # a subset of measures was computed
-        history = _history(m, tables, school_year, options, current.get(m.id))
+        history = _history(m, tables, school_year, options, current.get(m.id), earlier)
         out.append(status_mod.compute(m, history, school_year, plan.id, options.min_n))
     if not out:
         return empty_status()

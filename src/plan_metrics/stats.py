@@ -2,14 +2,14 @@
 
 Every function is vectorized: it takes scalars, numpy arrays or pandas Series (aligned) and returns
 float arrays (or floats for scalar input); results are NaN where the statistic is undefined (no
-people, no events where a log is needed, fewer than two values for a mean). No scipy: the intervals
-are closed-form.
+people, no events where a log is needed, fewer than two values for a mean). The exact intervals
+take their quantiles from scipy.stats.
 
 - ``wilson``: the Wilson score interval for a proportion (Wilson 1927; Newcombe 1998, method 3);
 - ``log_rr_interval``: the Katz log interval for a risk ratio (Katz et al. 1978);
-- ``poisson_rate_interval``: Byar's approximation to the exact (Garwood) Poisson interval
-  (Rothman & Boice 1979), for a count of events per ``per`` units of exposure;
-- ``mean_interval``: the normal-approximation interval of a mean from its sums;
+- ``poisson_rate_interval``: the exact (Garwood 1936) Poisson interval on the count, from the
+  chi-square quantiles, for a count of events per ``per`` units of exposure;
+- ``mean_interval``: Student's t interval of a mean from its sums;
 - ``mover_difference``: the MOVER interval of a difference of two estimates from their own
   intervals (Zou & Donner 2008), which is Newcombe's (1998) method 10 when both are Wilson intervals;
 - ``change``: a difference with its interval and whether it is real (the interval excludes zero).
@@ -81,36 +81,43 @@ def log_rr_interval(a, n1, c, n2, z: float = Z95):
     return _out(low, high, like=(a, n1, c, n2))
 
 
-def poisson_rate_interval(events, exposure, per: float = 100, z: float = Z95):
+def poisson_rate_interval(events, exposure, per: float = 100, level: float = 0.95):
     """Interval for a rate of ``events`` per ``per`` units of ``exposure`` (e.g. per 100 students).
 
-    Byar's approximation to the exact Poisson limits of a count x (Rothman & Boice 1979):
-    lower = x (1 - 1/(9x) - z/(3√x))³ (0 when x = 0), upper = (x+1) (1 - 1/(9(x+1)) + z/(3√(x+1)))³;
-    both divided by exposure and multiplied by ``per``. NaN where exposure <= 0.
+    The exact (Garwood 1936) limits of a Poisson count x: lower = chi2(α/2; 2x)/2 (0 when x = 0),
+    upper = chi2(1-α/2; 2x+2)/2, both divided by exposure and multiplied by ``per``. NaN where
+    exposure <= 0.
     """
+    from scipy.stats import chi2
+
     x, e = _arr(events), _arr(exposure)
+    alpha = 1 - level
     with np.errstate(divide="ignore", invalid="ignore"):
-        lower = np.where(x > 0, x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3, 0.0)
-        x1 = x + 1
-        upper = x1 * (1 - 1 / (9 * x1) + z / (3 * np.sqrt(x1))) ** 3
         ok = (e > 0) & (x >= 0)
-        low = np.where(ok, np.clip(lower, 0, None) / e * per, np.nan)
+        xx = np.where(ok, x, 0.0)
+        lower = np.where(xx > 0, chi2.ppf(alpha / 2, 2 * np.maximum(xx, 1e-300)) / 2, 0.0)
+        upper = chi2.ppf(1 - alpha / 2, 2 * xx + 2) / 2
+        low = np.where(ok, lower / e * per, np.nan)
         high = np.where(ok, upper / e * per, np.nan)
     return _out(low, high, like=(events, exposure))
 
 
-def mean_interval(values_sum, sq_sum, n, z: float = Z95):
-    """Normal interval for a mean from the sum of values, the sum of their squares and n.
+def mean_interval(values_sum, sq_sum, n, level: float = 0.95):
+    """Student's t interval for a mean from the sum of values, the sum of their squares and n.
 
-    mean ± z·s/√n with the sample variance s² = (Σx² - n·mean²)/(n - 1); NaN where n < 2.
+    mean ± t(1-α/2; n-1)·s/√n with the sample variance s² = (Σx² - n·mean²)/(n - 1); NaN where
+    n < 2.
     """
+    from scipy.stats import t
+
     s, q, nn = _arr(values_sum), _arr(sq_sum), _arr(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = nn >= 2
         n_ = np.where(ok, nn, np.nan)
         mean = s / n_
         var = np.clip((q - n_ * mean * mean) / (n_ - 1), 0, None)
-        half = z * np.sqrt(var / n_)
+        quantile = t.ppf(1 - (1 - level) / 2, np.where(ok, nn - 1, 1.0))
+        half = quantile * np.sqrt(var / n_)
         low = np.where(ok, mean - half, np.nan)
         high = np.where(ok, mean + half, np.nan)
     return _out(low, high, like=(values_sum, sq_sum, n))

@@ -186,6 +186,8 @@ def _notebook_failed(job: _Job, cell_index: int | None, source: str, error: str,
     kept.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(job.output, kept)
+        from .publish import rewrite_tables
+        rewrite_tables(kept, ed, job.domain, None)  # first-pass tables are not protected
         shown = f"the executed notebook with the error marked is kept at {kept}"
     except OSError:
         shown = f"the notebook {job.source} (its executed copy could not be written)"

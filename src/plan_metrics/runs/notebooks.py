@@ -13,6 +13,8 @@ from ..paths import NOTEBOOKS_DIR
 #: Parameters every compute notebook declares besides its domain's knobs.
 COMMON_PARAMETERS = ("school_year", "plan", "data_dir", "output_dir", "snapshot_dir",
                      "min_n", "cell_size", "n_size")
+#: The tag of the cells that show result tables (their outputs are rewritten at publication).
+TABLE_TAG = "edition-table"
 #: The run options a domain's notebook declares as its own knobs (beyond min_n, cell_size, n_size).
 DOMAIN_KNOBS: dict[str, tuple[str, ...]] = {d: () for d in engine.DOMAINS}
 DOMAIN_KNOBS["attendance"] = ("chronic_threshold",)
@@ -79,16 +81,18 @@ def compute_notebook(domain: str):
             f"    {knobs})\nctx"),
         v4.new_markdown_cell(
             "## Compute\n\nEvery measure for the district (`ALL`) and each building, for all "
-            "students and each student group, with privacy suppression applied (cells under "
-            "`min_n` people are blank) and the text the dashboards display."),
+            "students and each student group, with the first, per-measure pass of privacy "
+            "suppression. The run then protects every table of every edition together; the "
+            "published copy of this notebook shows the final, protected rows in the tables "
+            "below."),
         v4.new_code_cell("results = ctx.compute()\nctx.inputs()"),
         v4.new_markdown_cell("## District, all students"),
-        v4.new_code_cell("ctx.district_table(results)"),
+        _table_cell("district"),
         v4.new_markdown_cell("## District, by student group\n\nRisk ratios and gaps are "
                              "reported on these rows (the all-students row has none)."),
-        v4.new_code_cell("ctx.group_table(results)"),
+        _table_cell("group"),
         v4.new_markdown_cell("## Each building, all students"),
-        v4.new_code_cell("ctx.building_table(results)"),
+        _table_cell("building"),
         v4.new_markdown_cell("## Save the rows for the edition"),
         v4.new_code_cell("ctx.save(results)"),
     ]
@@ -99,6 +103,16 @@ def compute_notebook(domain: str):
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{domain.replace('_', '-')}-{i}"  # stable ids: regenerating changes nothing
     return nb
+
+
+def _table_cell(which: str):
+    """A cell showing one of the context's tables, tagged so that publishing can replace its
+    output with the edition's final, protected rows (see runs.publish.rewrite_tables)."""
+    import nbformat.v4 as v4
+
+    cell = v4.new_code_cell(f"ctx.{which}_table(results)")
+    cell.metadata["tags"] = [TABLE_TAG, f"{TABLE_TAG}:{which}"]
+    return cell
 
 
 def write_compute_notebooks(folder: Path | str = NOTEBOOKS_DIR) -> list[Path]:

@@ -40,7 +40,7 @@ class _Edition:
 
 
 def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
-             results: pd.DataFrame, privacy: dict) -> Path:
+             results: pd.DataFrame, privacy: dict, earlier: dict | None = None) -> Path:
     """Check and write one edition (its protected rows, see runs.protection) into its temporary
     folder, then move it into place."""
     from ..editions import write_edition
@@ -48,7 +48,7 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
 
     options = options_of(ed.params)
     results = validate_results(results, options.min_n)
-    status = validate_status(_status(ed, tables, results, options))
+    status = validate_status(_status(ed, tables, results, options, earlier))
     ed.notebooks.sort(key=lambda r: engine.DOMAINS.index(r["domain"]))
     man = manifest_mod.build(
         plan_id=ed.plan.id, plan_file=str(ed.plan_file), plan_hash=plan_hash(ed.plan_file),
@@ -64,6 +64,8 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
     man["buildings"] = ({} if bld is None else
                         dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
     write_edition(ed.tmp, results, status, man)
+    for domain in ed.domains:
+        rewrite_tables(ed.tmp / "notebooks" / f"{domain}.ipynb", ed, domain, results)
     replace_dir(ed.tmp, ed.target)
     failed = ed.target.parent / ".failed"
     shutil.rmtree(failed / ed.year, ignore_errors=True)  # an old failure of this year is moot
@@ -74,7 +76,39 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
     return ed.target
 
 
-def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options) -> pd.DataFrame:
+def rewrite_tables(path: Path, ed: _Edition, domain: str, results: pd.DataFrame | None) -> None:
+    """Replace the outputs of the notebook's result tables (cells tagged ``edition-table``) with
+    the tables of the edition's final rows: the executed notebook showed the first pass, which
+    may publish cells the protection of the whole edition hides. ``results`` None: clear them
+    (a failed run's notebook kept for the analyst)."""
+    import nbformat
+
+    from .context import NotebookContext
+    from .notebooks import TABLE_TAG
+
+    if not path.exists():
+        return
+    nb = nbformat.read(str(path), as_version=4)
+    measures = [m for m in ed.plan.measures() if engine.domain_of(m) == domain]
+    ctx = NotebookContext(domain, ed.plan, ed.year, options_of(ed.params), {}, ed.rows_dir,
+                          measures)
+    mine = None if results is None else results[results["measure_id"].isin([m.id for m in measures])]
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if TABLE_TAG not in tags:
+            continue
+        which = next(t.split(":", 1)[1] for t in tags if t.startswith(TABLE_TAG + ":"))
+        cell.outputs = []
+        if mine is not None:
+            table = getattr(ctx, f"{which}_table")(mine)
+            cell.outputs = [nbformat.v4.new_output(
+                "execute_result", data={"text/html": table.to_html(), "text/plain": repr(table)},
+                execution_count=cell.get("execution_count"))]
+    nbformat.write(nb, str(path))
+
+
+def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options,
+            earlier: dict | None = None) -> pd.DataFrame:
     """engine.compute_status of an edition, one domain's measures at a time: a large district's
     snapshot then holds only one domain's tables in memory (the status of a measure depends on
     that measure alone, so the rows are those of a single call)."""
@@ -85,7 +119,8 @@ def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options) -> pd
         ids = [m.id for m in ed.plan.measures() if engine.domain_of(m) == d]
         mine = results[results["measure_id"].isin(ids)]
         if len(mine):
-            parts.append(engine.compute_status(ed.plan, tables, ed.year, options, results=mine))
+            parts.append(engine.compute_status(ed.plan, tables, ed.year, options, results=mine,
+                                               earlier=earlier))
         if isinstance(tables, SnapshotTables) and tables.large:
             tables.evict()
     if not parts:

@@ -12,6 +12,8 @@ import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+import pandas as pd
+
 from .. import contract, engine, manifest as manifest_mod
 from ..errors import PlanMetricsError
 from ..params import year_params
@@ -270,8 +272,10 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
         protected = protect_editions(complete, tables, reports)
         for ed in complete:
             final, record = protected[ed]
+            earlier = _published_years(reports, ed.plan.id)
+            earlier.update({o.year: protected[o][0] for o in complete if o.plan.id == ed.plan.id})
             published.append(_publish(ed, tables, plan_hash, git, synthetic, data_dir, final,
-                                      record))
+                                      record, earlier))
     if failure is not None:
         if published:
             failure = PlanMetricsError(
@@ -279,3 +283,16 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
                 f"{', '.join(str(p) for p in published)}", failure.where, failure.fix)
         raise failure
     return published
+
+
+def _published_years(reports: Path, plan_id: str) -> dict:
+    """{school_year: results} of the plan's editions already in the reports folder."""
+    from ..editions import RESULTS_FILE
+
+    out = {}
+    for path in sorted((reports / plan_id).glob(f"*/{RESULTS_FILE}")):
+        try:
+            out[path.parent.name] = pd.read_parquet(path)
+        except (OSError, ValueError):
+            continue  # unreadable: the status then computes that year itself
+    return out
