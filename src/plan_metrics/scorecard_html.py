@@ -69,7 +69,13 @@ def sparkline_svg(row: ScoreRow, width: int = SPARK_W, height: int = SPARK_H) ->
         return f'<span role="img" aria-label="{_esc(alt)}">{_esc(texts.text("display.no_data"))}</span>'
     lo, hi = min(vals), max(vals)
     pad = 3
-    span = hi - lo or abs(hi) or 1.0
+    # a minimum span, so that noise-sized wiggles do not look like a trend: 10 points for a
+    # percentage, else a tenth of the value's size
+    least = 0.10 if row.unit == "percent" else max(abs(hi), abs(lo)) * 0.2 or 1.0
+    if hi - lo < least:
+        mid = (hi + lo) / 2
+        lo, hi = mid - least / 2, mid + least / 2
+    span = hi - lo
     n = max(len(pts) - 1, 1)
 
     def xy(i, v):
