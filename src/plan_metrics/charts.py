@@ -341,7 +341,7 @@ def _disparity_trend(history, measure: Measure, sel: dict, target_value, target_
     layers = [
         alt.Chart(alt.Data(values=[{"p": par, "label": texts_parity()}])).mark_rule(
             color="#555555", strokeWidth=1.5).encode(y=alt.Y("p:Q", scale=y_scale)),
-        base.mark_line(invalid=None).encode(x=x, y=y, color=color, detail="group:N"),
+        base.mark_line(invalid="break-paths-filter-domains").encode(x=x, y=y, color=color, detail="group:N"),
         base.transform_filter("datum.published").mark_point(filled=True, size=45, opacity=1)
         .encode(x=x, y=y, color=color, tooltip=tooltip),
     ]
