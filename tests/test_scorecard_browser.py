@@ -146,10 +146,9 @@ def test_staff_measure_says_whose_and_breaks_down_by_building(page, reports):
 
 
 def test_building_shows_its_own_status(page, reports):
-    names = pd.read_csv  # noqa: F841 (names come from the dropdown)
     page.get_by_label("Building", exact=True).select_option(index=1)
     name = page.get_by_label("Building", exact=True).evaluate(
-        "s => s.options[s.selectedIndex].text")
+        "s => s.options[s.selectedIndex].value")   # the text has non-breaking spaces
     page.wait_for_function(
         "n => document.querySelector('.pm-status-of')?.textContent === n + ':'", arg=name,
         timeout=30_000)
