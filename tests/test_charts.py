@@ -70,11 +70,11 @@ def test_theme_is_registered_and_enabled():
 def test_status_colors_cover_every_status_and_their_words_are_readable():
     assert set(charts.STATUS_COLORS) == set(STATUSES)
     # WCAG 2.1 contrast ratio (L1 + 0.05) / (L2 + 0.05) of the word's colour on the badge >= 4.5.
-    # By hand for on track #0072B2: R 0 -> 0; G 114/255 = 0.44706 -> ((0.44706+0.055)/1.055)^2.4
+    # By hand for improving #0072B2: R 0 -> 0; G 114/255 = 0.44706 -> ((0.44706+0.055)/1.055)^2.4
     # = 0.16827; B 178/255 = 0.69804 -> (0.71378)^2.4 = 0.44519; L = 0.7152*0.16827 +
     # 0.0722*0.44519 = 0.15249; white text: 1.05 / 0.20249 = 5.19 (black would be 4.05).
     assert charts.relative_luminance("#0072B2") == pytest.approx(0.15249, abs=5e-5)
-    assert charts.status_text_color("on track") == "#FFFFFF"
+    assert charts.status_text_color("improving") == "#FFFFFF"
     for status, color in charts.STATUS_COLORS.items():
         lb = charts.relative_luminance(color)
         lt = charts.relative_luminance(charts.status_text_color(status))

@@ -33,16 +33,19 @@ VALUE_COLOR = "#0072B2"     # blue: the measure's values
 TARGET_COLOR = "#000000"    # black, dashed: the target
 ALL_COLOR = "#D55E00"       # vermillion: the all-students reference rule
 
-#: Status word -> colour, Okabe-Ito hues (good = bluish green, on its way = blue, partway = orange,
-#: bad = vermillion, unclear = greys). The word is always written on it too (``status_text_color``).
+#: Status word -> colour, Okabe-Ito hues, one per word (the word is always written on it too,
+#: ``status_text_color``): reached = bluish green, on its way = sky blue, partway = orange, behind
+#: = vermillion; without a target: better = blue, worse = reddish purple, unclear = greys. Every
+#: hue differs from every other so that "off track" / "declining" and "met" / "improving" are
+#: told apart, also by colour-blind readers (hue and lightness both differ).
 STATUS_COLORS: dict[str, str] = {
     "met": "#009E73",
-    "on track": "#0072B2",
+    "on track": "#56B4E9",
     "progressing": "#E69F00",
     "off track": "#D55E00",
-    "improving": "#009E73",
+    "improving": "#0072B2",
     "no clear change": "#BBBBBB",
-    "declining": "#D55E00",
+    "declining": "#CC79A7",
     "not enough data": "#E4E4E4",
 }
 
@@ -213,6 +216,39 @@ def trend_points(rows, select: dict | None = None) -> tuple[list[dict], list[str
             [r["school_year"] for r in recs if not r["published"]])
 
 
+def compares_groups(measure: Measure) -> bool:
+    """A measure whose value compares groups (risk ratio, proficiency gap): no all-students value."""
+    return measure.kind == "risk_ratio" or (
+        measure.kind == "proficiency" and getattr(measure.spec, "statistic", "") == "gap")
+
+
+def parity(measure: Measure) -> float | None:
+    """The value of no disparity: 1 for a risk ratio, 0 for a gap; None for other measures."""
+    if not compares_groups(measure) and measure.direction not in ("toward_one", "toward_zero"):
+        return None
+    return 1.0 if measure_unit(measure) == "ratio" else 0.0
+
+
+def value_domain(recs: list[dict], unit: str, extra=()) -> list[float]:
+    """An explicit axis domain covering every published value and interval of ``recs`` and the
+    ``extra`` values (target, parity), padded by a tenth of the range. Explicit, so that a chart
+    whose filter leaves a layer empty never makes Vega compute an infinite extent, and zoomed, so a
+    4% rate is not a flat line at the bottom of 0-100% (the axis labels show where it starts)."""
+    vals = [v for r in recs for v in (r.get("value"), r.get("ci_low"), r.get("ci_high"))
+            if r.get("published") and v is not None and math.isfinite(v)]
+    vals += [float(x) for x in extra if x is not None]
+    if not vals:
+        return [0.0, 1.0] if unit == "percent" else [0.0, 1.0]
+    lo, hi = min(vals), max(vals)
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 0.01)
+    lo, hi = lo - pad, hi + pad
+    if unit == "percent":
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    if unit in ("ratio", "per_100", "hours", "index") and lo < 0 <= min(vals):
+        lo = 0.0
+    return [lo, hi]
+
+
 def _target(measure: Measure, status_row: dict | None) -> tuple[float | None, str | None]:
     value = _num((status_row or {}).get("target_value"))
     year = (status_row or {}).get("target_year")
@@ -238,11 +274,15 @@ def trend_chart(history: pd.DataFrame | list[dict], measure: Measure,
     """
     unit = measure_unit(measure)
     sel = trend_selection(history, select)
-    recs = [r for r in records(history) if r["group_by"] == ALL and r["published"]]
+    target_value, target_year = _target(measure, status_row)
+    x = alt.X("school_year:O", title="School year", axis=alt.Axis(labelAngle=0))
     building = alt.param(name="building", value=sel["building"])
     year = alt.param(name="year", value=sel["year"])
-    x = alt.X("school_year:O", title="School year", axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(zero=False, domain=[0, 1]) if unit == "percent" else alt.Scale(zero=False)
+    if compares_groups(measure):
+        return _disparity_trend(history, measure, sel, target_value, target_year, description,
+                                place)
+    recs = [r for r in records(history) if r["group_by"] == ALL and r["published"]]
+    y_scale = alt.Scale(domain=value_domain(recs, unit, [target_value]), nice=False)
     y = alt.Y("value:Q", title=axis_title(unit), scale=y_scale,
               axis=alt.Axis(format=axis_format(unit), tickCount=5))
     tooltip = [alt.Tooltip("school_year:O", title="Year"), alt.Tooltip("display:N", title="Value")]
@@ -255,7 +295,6 @@ def trend_chart(history: pd.DataFrame | list[dict], measure: Measure,
         base.mark_point(filled=True, size=60, color=VALUE_COLOR, opacity=1).encode(
             x=x, y=y, tooltip=tooltip),
     ]
-    target_value, target_year = _target(measure, status_row)
     if target_value is not None:
         tbase = alt.Chart(alt.Data(values=[{
             "school_year": target_year or "", "value": target_value,
@@ -272,6 +311,53 @@ def trend_chart(history: pd.DataFrame | list[dict], measure: Measure,
         width=CHART_WIDTH, height=CHART_HEIGHT,
         description=description or trend_alt_text(history, measure, status_row, place,
                                                   select=sel))
+
+
+def _disparity_trend(history, measure: Measure, sel: dict, target_value, target_year,
+                     description: str | None, place: str | None) -> alt.LayerChart:
+    """The trend of a measure that compares groups: one line per group of the chosen student
+    column (Vega-Lite param ``group_by``) over the years, a hidden year a gap in its line (not a
+    zero), a solid rule at parity and the target as a dashed rule."""
+    unit = measure_unit(measure)
+    recs = [r for r in records(history) if r["group_by"] != ALL]
+    par = parity(measure)
+    extra = [par, target_value]
+    if unit == "ratio" and target_value is not None:
+        extra.append(1 / target_value if target_value else None)
+    y_scale = alt.Scale(domain=value_domain(recs, unit, extra), nice=False)
+    x = alt.X("school_year:O", title="School year", axis=alt.Axis(labelAngle=0))
+    title = "Risk ratio (group vs all others)" if unit == "ratio" else axis_title(unit)
+    y = alt.Y("value:Q", title=title, scale=y_scale,
+              axis=alt.Axis(format=axis_format(unit), tickCount=5))
+    color = alt.Color("label:N", title="Group", scale=alt.Scale(range=OKABE_ITO),
+                      legend=alt.Legend(orient="right", labelLimit=120))
+    params = [alt.param(name="building", value=sel["building"]),
+              alt.param(name="year", value=sel["year"]),
+              alt.param(name="group_by", value=sel.get("group_by") or ALL)]
+    base = alt.Chart(alt.Data(values=recs)).transform_filter(
+        "datum.building_id == building && datum.school_year <= year && datum.group_by == group_by")
+    tooltip = [alt.Tooltip("label:N", title="Group"), alt.Tooltip("school_year:O", title="Year"),
+               alt.Tooltip("display:N", title="Value")]
+    layers = [
+        alt.Chart(alt.Data(values=[{"p": par, "label": texts_parity()}])).mark_rule(
+            color="#555555", strokeWidth=1.5).encode(y=alt.Y("p:Q", scale=y_scale)),
+        base.mark_line(invalid="break-paths-filter-domains").encode(x=x, y=y, color=color, detail="group:N"),
+        base.transform_filter("datum.published").mark_point(filled=True, size=45, opacity=1)
+        .encode(x=x, y=y, color=color, tooltip=tooltip),
+    ]
+    if target_value is not None:
+        layers.append(alt.Chart(alt.Data(values=[{"t": target_value}])).mark_rule(
+            color=TARGET_COLOR, strokeDash=[5, 4], strokeWidth=1.2).encode(
+            y=alt.Y("t:Q", scale=y_scale)))
+    return alt.layer(*layers).add_params(*params).properties(
+        width=CHART_WIDTH - 60, height=CHART_HEIGHT,
+        description=description or f"Trend of {measure.title} by group.")
+
+
+def texts_parity() -> str:
+    """The words of the parity line ('1 = parity ...')."""
+    from . import texts
+    return texts.text("disparity.parity")
 
 
 def trend_alt_text(history: pd.DataFrame | list[dict], measure: Measure,
@@ -347,7 +433,9 @@ def breakdown_chart(rows: pd.DataFrame | list[dict], measure: Measure, place: st
               alt.param(name="year", value=sel["year"]),
               alt.param(name="group_by", value=sel["group_by"])]
     here = "datum.building_id == building && datum.school_year == year"
-    x_scale = alt.Scale(domain=[0, 1]) if unit == "percent" else alt.Scale(zero=True, nice=True)
+    par = parity(measure)
+    x_scale = alt.Scale(domain=value_domain(recs, unit, [par, 0.0 if par is None else None]),
+                        nice=False)
     x = alt.X("value:Q", title=axis_title(unit), scale=x_scale,
               axis=alt.Axis(format=axis_format(unit), tickCount=5))
     y = alt.Y("label:N", title=None, sort=alt.EncodingSortField("order", op="min"),
@@ -355,21 +443,28 @@ def breakdown_chart(rows: pd.DataFrame | list[dict], measure: Measure, place: st
     tooltip = [alt.Tooltip("label:N", title="Group"), alt.Tooltip("display:N", title="Value")]
     base = alt.Chart().transform_filter(f"{here} && datum.group_by == group_by")
     ref = alt.Chart().transform_filter(f"{here} && datum.group_by == 'all' && datum.published")
+    pub = base.transform_filter("datum.published")
+    # a disparity is a distance from parity, not an amount from zero: a dot and its interval
+    mark = (pub.mark_point(filled=True, size=70, color=VALUE_COLOR, opacity=1) if par is not None
+            else pub.mark_bar(color=VALUE_COLOR))
     layers = [
-        base.transform_filter("datum.published").mark_bar(color=VALUE_COLOR).encode(
-            x=x, y=y, tooltip=tooltip),
+        mark.encode(x=x, y=y, tooltip=tooltip),
         base.transform_filter("datum.published && datum.ci_low != null").mark_rule(
             color="#222222", strokeWidth=1.2).encode(x=alt.X("ci_low:Q", scale=x_scale),
                                                      x2="ci_high:Q", y=y),
-        base.transform_filter("!datum.published").mark_text(
+        base.transform_filter("!datum.published").transform_calculate(
+            pos=str(x_scale.domain[0])).mark_text(
             align="left", dx=4, fontStyle="italic", color="#444444").encode(
-            x=alt.X("zero:Q", scale=x_scale), y=y, text="display:N"),
+            x=alt.X("pos:Q", scale=x_scale), y=y, text="display:N"),
         ref.mark_rule(color=ALL_COLOR, strokeDash=[4, 3], strokeWidth=2).encode(
             x=alt.X("value:Q", scale=x_scale)),
         ref.transform_calculate(text="'All: ' + datum.display").mark_text(
             align="left", dx=4, baseline="top", color=ALL_COLOR, fontWeight="bold").encode(
             x=alt.X("value:Q", scale=x_scale), y=alt.value(-14), text="text:N"),
     ]
+    if par is not None:
+        layers.append(alt.Chart(alt.Data(values=[{"p": par}])).mark_rule(
+            color="#555555", strokeWidth=1.5).encode(x=alt.X("p:Q", scale=x_scale)))
     return alt.layer(*layers, data=alt.Data(values=recs)).add_params(*params).properties(
         width=CHART_WIDTH, height=alt.Step(24),
         description=description or breakdown_alt_text(rows, measure, place, select=sel))

@@ -124,14 +124,16 @@ def _pair(a: float, b: float, unit: str, n=None) -> tuple[str, str]:
     return sa, sb
 
 
-def focus_group(measure: Measure, current) -> tuple[str, str] | None:
-    """For a toward_one / toward_zero measure whose district all-students row has people but no
-    value (a risk ratio or gap compares groups), the (group_by, group) of the district row
-    farthest from parity with a published value this year; None otherwise. Of a yes/no group
-    (e.g. disability) only the "yes" side is a candidate when it is published: the "no" side
-    mirrors it.
+def focus_group(measure: Measure, current, group_by: str | None = None
+                ) -> tuple[str, str] | None:
+    """For a toward_one / toward_zero measure whose all-students row has people but no value (a
+    risk ratio or gap compares groups), the (group_by, group) of the row farthest from parity
+    with a published value this year; None otherwise. Of a yes/no group (e.g. disability) only
+    the "yes" side is a candidate when it is published: the "no" side mirrors it. With
+    ``group_by`` only that student-group column's groups are candidates (a card showing one
+    column names its widest disparity).
 
-    ``current``: the measure's district rows of the year (a DataFrame or a list of dicts with
+    ``current``: the measure's rows of the year at one place (a DataFrame or a list of dicts with
     group_by, group, value, n, suppressed).
     """
     if measure.direction not in ("toward_one", "toward_zero"):
@@ -141,7 +143,8 @@ def focus_group(measure: Measure, current) -> tuple[str, str] | None:
     if lead is None or lead["suppressed"] or _missing(lead.get("n")) \
             or not _missing(lead.get("value")):
         return None
-    groups = [r for r in rows if r["group_by"] != "all" and _published(r)]
+    groups = [r for r in rows if r["group_by"] != "all" and _published(r)
+              and (group_by is None or r["group_by"] == group_by)]
     # a yes/no group's "no" side mirrors its "yes" side (a reciprocal ratio, a negated gap): name
     # the group that has the characteristic
     has_yes = {r["group_by"] for r in groups if r["group"] == "true"}
@@ -155,15 +158,16 @@ def focus_group(measure: Measure, current) -> tuple[str, str] | None:
 
 
 def compute(measure: Measure, history, school_year: str, plan_id: str = "",
-            min_n: int = 10) -> dict:
+            min_n: int = 10, group_by: str | None = None) -> dict:
     """The status row of ``measure`` for ``school_year`` (see the module docstring).
 
     ``history``: the measure's district rows (building ALL) of the years needed, as a DataFrame or
     a list of dicts; with group_by and group it may hold group rows too, used by a measure that
-    compares groups (``focus_group``); without them every row is the all-students row.
+    compares groups (``focus_group``; ``group_by`` limits it to one student-group column);
+    without them every row is the all-students row.
     """
     hist = _records(history)
-    focus = focus_group(measure, [r for r in hist if r["school_year"] == school_year])
+    focus = focus_group(measure, [r for r in hist if r["school_year"] == school_year], group_by)
     gb, g = focus if focus else ("all", "all")
     series = sorted((r for r in hist if r["group_by"] == gb and r["group"] == g),
                     key=lambda r: r["school_year"])
@@ -173,6 +177,32 @@ def compute(measure: Measure, history, school_year: str, plan_id: str = "",
         label = texts.fill("focus", group=texts.group_label(gb, g), year=school_year)
         out["rule_text"] = f"{word} ({label}): {rest}"
     return out
+
+
+def building_status(measure: Measure, rows, building_id: str, school_year: str,
+                    plan_id: str = "", min_n: int = 10, group_by: str | None = None) -> dict:
+    """The status of ``measure`` at one building: the same rules as ``compute`` on the building's
+    own rows, so its baseline is the building's own (the measure's baseline year, else the
+    building's first published year) and the trajectory runs from that baseline to the plan's
+    target in the plan's target year.
+
+    ``rows``: results rows of the measure (a DataFrame or dicts with building_id, school_year,
+    group_by, group, value, ci_low, ci_high, n, suppressed, note); other buildings are ignored.
+    """
+    recs = [r for r in _records(rows) if str(r.get("building_id")) == str(building_id)]
+    return compute(measure, recs, school_year, plan_id, min_n, group_by)
+
+
+def change_between(now: dict | None, then: dict | None) -> dict | None:
+    """The change from row ``then`` to row ``now`` (dicts with value, ci_low, ci_high,
+    suppressed) with its 95% MOVER interval, as the status rules judge it: dict(diff, low, high,
+    real); a value without an interval (a census count) is taken as exact. None where either
+    value is not published."""
+    if not (_published(now) and _published(then)):
+        return None
+    ch = stats.change(*_interval(now), *_interval(then))
+    return {"diff": float(ch["diff"]), "low": float(ch["low"]), "high": float(ch["high"]),
+            "real": bool(ch["real"])}
 
 
 def _compute(measure: Measure, history: list[dict], school_year: str, plan_id: str,

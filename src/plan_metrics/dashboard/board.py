@@ -20,11 +20,12 @@ from contextlib import contextmanager
 
 import ipywidgets as W
 
-from .. import charts
+from .. import charts, editions, scorecard
 from ..errors import PlanMetricsError
 from ..plan import Measure, load_plan
 from ..privacy import format_change
 from ..results import ALL, DISTRICT, STATUSES
+from ..scorecard_html import SCORECARD_CSS, scorecard_html
 from . import state
 from .data import PlanData, published_plans, reports_dir
 from .style import CSS, badge, table_html
@@ -235,7 +236,8 @@ class BoardApp:
             recs = d.records(m.id)
             status = d.status_row(m.id, d.years[-1])
             trend = charts.trend_chart(
-                recs, m, status, select={"building": DISTRICT, "year": d.years[-1]},
+                recs, m, status, select={"building": DISTRICT, "year": d.years[-1],
+                                         "group_by": (d.group_bys or [ALL])[0]},
                 description=f"Trend of {m.title}; the values are listed in the text "
                             f"description below the chart.")
             bd = charts.breakdown_chart(
@@ -263,7 +265,8 @@ class BoardApp:
                 key = (d.plan_id, m.id, f.building, f.year, f.group)
                 if card.key != key:  # unchanged cards keep their rendered charts
                     t_spec, b_spec = self._spec(d, m)
-                    card.trend.spec = spec_with_params(t_spec, trend_params)
+                    card.trend.spec = spec_with_params(
+                        t_spec, bd_params if charts.compares_groups(m) else trend_params)
                     card.breakdown.spec = spec_with_params(b_spec, bd_params)
                     card.key = key
                 card.measure_id, card.plan_id = m.id, d.plan_id
@@ -272,17 +275,44 @@ class BoardApp:
                 card.hide()
         else:
             for card, (_, m) in zip(self.cards, shown):
-                set_params(card.trend, trend_params)
+                set_params(card.trend,
+                           bd_params if charts.compares_groups(m) else trend_params)
                 set_params(card.breakdown, bd_params)
                 card.key = (d.plan_id, m.id, f.building, f.year, f.group)
+        rows = {r.measure_id: r for r in self.score_rows(d)}
         for card, (outcome, m) in zip(self.cards, shown):
-            self._fill_card(card, d, outcome, m)
+            self._fill_card(card, d, outcome, m, rows[m.id])
         notices = "".join(f'<div class="pm-notice" role="alert">{n}</div>' for n in self.notices)
-        self.top.value = CSS + self._header_html(d) + notices
+        self.top.value = CSS + SCORECARD_CSS + self._header_html(d) + notices
         url = state.page_url(f.query())
         self.info.value = (f'<p class="pm-link">Link to this view: '
                            f'<a href="{_esc(url)}" id="pm-view-link">{_esc(url)}</a></p>'
-                           + self._overview_html(d) + self._goal_html(d))
+                           + self._overview_html(d) + self._goal_html(d)
+                           + self._scorecard_html(d, list(rows.values())))
+
+    def score_rows(self, d: PlanData) -> list[scorecard.ScoreRow]:
+        """The goal's scorecard rows at the chosen place, year and student group (the cards show
+        the same numbers, statuses and groups)."""
+        f = self.filters
+        return scorecard.scorecard(d.plan, f.goal, d.results, d.status, f.year, f.building,
+                                   self._place(d), group_by=f.group if f.group != ALL else None,
+                                   benchmarks=self.benchmarks(d, f.year))
+
+    def benchmarks(self, d: PlanData, year: str):
+        """The edition's benchmarks table (None when the edition carries none)."""
+        key = (d.plan_id, year)
+        cache = self.__dict__.setdefault("_bench", {})
+        if key not in cache:
+            cache[key] = scorecard.read_benchmarks(
+                editions.edition_dir(self.reports, d.plan_id, year))
+        return cache[key]
+
+    def _scorecard_html(self, d: PlanData, rows) -> str:
+        g = next(g for g in d.plan.goals if g.id == self.filters.goal)
+        label = f"Goal {g.id}" + (f": {g.title}" if g.title else "")
+        return (f'<section class="pm-sc-section" aria-label="Scorecard">'
+                f'{scorecard_html(rows, label, self._place(d), self.filters.year, css=False)}'
+                f'</section>')
 
     def _place(self, d: PlanData) -> str:
         return d.building_names.get(self.filters.building, self.filters.building)
@@ -327,44 +357,53 @@ class BoardApp:
         return (f'<h2 class="pm-goal">Goal {_esc(g.id)}: {_esc(g.title or "")}</h2>'
                 f'<p class="pm-goal-statement">{_esc(g.statement)}</p>')
 
-    def _fill_card(self, card: Card, d: PlanData, outcome, m: Measure) -> None:
+    def _fill_card(self, card: Card, d: PlanData, outcome, m: Measure,
+                   row: scorecard.ScoreRow) -> None:
         f = self.filters
         unit = charts.measure_unit(m)
         place = self._place(d)
-        cell = d.cell(m.id, f.year, f.building)
-        st = d.status_row(m.id, f.year) or {}
-        word = st.get("status") or "not enough data"
+        gb, g = row.focus or (ALL, ALL)
+        cell = d.cell(m.id, f.year, f.building, gb, g)
+        word = row.status
         if cell and cell["published"]:
             interval = (f'<span class="pm-ci">95% interval {charts.format_value(cell["ci_low"], unit)}'
                         f' to {charts.format_value(cell["ci_high"], unit)}</span>'
                         if cell["ci_low"] is not None and cell["ci_high"] is not None else "")
             value = f'<span class="pm-value-text">{_esc(cell["display"])}</span> {interval}'
         else:
-            value = (f'<span class="pm-value-text">{_esc(cell["display"] if cell else "no data")}'
-                     f'</span>')
+            value = f'<span class="pm-value-text">{_esc(row.display)}</span>'
+        headline = (f'<p class="pm-headline">{_esc(row.headline)}</p>' if row.headline else "")
         changes = []
-        for label, yr in (("last year", d.previous_year(f.year)),
-                          ("baseline", d.baseline_year(m.id, f.year))):
-            c = d.change(m.id, f.year, f.building, yr)
-            if c is not None:
-                verdict = "a real change" if c["real"] else "within noise"
-                changes.append(f"Since {label} ({_esc(yr)}): {_esc(format_change(c['diff'], unit))}"
-                               f" <span class='pm-verdict'>({verdict})</span>")
-            elif yr and yr != f.year:
-                why = ("no edition of that year is published" if yr not in d.years
-                       else "one of the two values is not published")
-                changes.append(f"Since {label} ({_esc(yr)}): {why}")
+        for label, c in (("last year", row.since_last_year), ("baseline", row.since_baseline)):
+            if c.from_year is None:
+                continue
+            verdict = (f" <span class='pm-verdict'>({_esc(c.verdict)})</span>" if c.verdict
+                       else "")
+            changes.append(f"Since {label} ({_esc(c.from_year)}): {_esc(c.text)}{verdict}")
         outcome_html = (f'<p class="pm-outcome">{_esc(outcome.id)}: {_esc(outcome.statement)}</p>'
                         if outcome is not None else "")
-        rule = st.get("rule_text") or ""
+        rule = row.rule_text
+        follows = ""
+        if row.focus:
+            follows = " (" + _esc(scorecard.texts.fill(
+                "status_follows", group=scorecard.texts.group_label(gb, g))) + ")"
         card.head.value = (
-            f'<div class="pm-card-head" data-measure="{_esc(m.id)}">{outcome_html}'
-            f'<h3>{_esc(m.title)}</h3>'
+            f'<div class="pm-card-head" id="{_esc(row.anchor)}" tabindex="-1" '
+            f'data-measure="{_esc(m.id)}">{outcome_html}'
+            f'<h3>{_esc(m.title)}</h3>{headline}'
             f'<p class="pm-value">{value} <span class="pm-where">{_esc(place)}, '
-            f'{_esc(f.year)}, all students</span></p>'
+            f'{_esc(f.year)}, {_esc(row.whose)}</span></p>'
             f'<p class="pm-change">{" &middot; ".join(changes) or "No earlier year to compare."}</p>'
-            f'<p class="pm-status">District status: {badge(word)} '
-            f'<span class="pm-rule">{_esc(rule)}</span></p></div>')
+            f'<p class="pm-status" data-place="{_esc(place)}">Status{follows}: '
+            f'<strong class="pm-status-of">{_esc(place)}:</strong> {badge(word)} <span class="pm-rule">{_esc(rule)}</span></p></div>')
+        st = d.status_row(m.id, f.year) if f.building == DISTRICT else None
+        if not scorecard.reports_on_students(m) or (
+                not charts.compares_groups(m) and not any(
+                    r["group_by"] == f.group for r in d.records(m.id)
+                    if r["school_year"] == f.year and r["building_id"] == f.building)):
+            self._by_building(card, d, m, row)
+        else:
+            card.breakdown.layout.display = None
         recs = d.records(m.id)
         trend_sel = {"building": f.building, "year": f.year}
         pts, hidden = charts.trend_points(recs, trend_sel)
@@ -374,6 +413,8 @@ class BoardApp:
         card.trend_text.value = _text_block(
             "trend", m.id, charts.trend_alt_text(recs, m, st or None, place, select=trend_sel),
             ("School year", "Value", "95% interval"), t_rows)
+        if card.breakdown.layout.display == "none":
+            return
         bd_sel = {**trend_sel, "group_by": f.group}
         bars, hid, all_rec = charts.breakdown_parts(recs, bd_sel)
         b_rows = [(r["label"], r["display"], _ci(r, unit)) for r in bars] + \
@@ -388,6 +429,22 @@ class BoardApp:
             alt = charts.breakdown_alt_text(recs, m, place, select=bd_sel)
         card.breakdown_text.value = _text_block(
             "breakdown", m.id, alt, ("Group", "Value", "95% interval"), b_rows)
+
+
+    def _by_building(self, card: Card, d: PlanData, m: Measure, row) -> None:
+        """A measure without student groups (staff, families, a district-wide count): no empty
+        group chart; its value at each building instead (what its data has)."""
+        f, unit = self.filters, charts.measure_unit(m)
+        card.breakdown.layout.display = "none"
+        recs = [r for r in d.records(m.id) if r["school_year"] == f.year
+                and r["group_by"] == ALL and r["building_id"] != DISTRICT]
+        rows = [(d.building_names.get(r["building_id"], r["building_id"]), r["display"],
+                 _ci(r, unit)) for r in sorted(recs, key=lambda r: r["building_id"])]
+        body = table_html(("Building", "Value", "95% interval"), rows, "by-building") if rows \
+            else "<p>No building-level values are published.</p>"
+        card.breakdown_text.value = (
+            f'<div class="pm-by-building" data-measure="{_esc(m.id)}"><h4>{_esc(m.title)} by '
+            f'building, {_esc(f.year)} ({_esc(row.whose)})</h4>{body}</div>')
 
 
 def _ci(r: dict, unit: str) -> str:

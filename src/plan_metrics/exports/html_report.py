@@ -20,8 +20,9 @@ from functools import lru_cache
 
 import vl_convert as vlc
 
-from .. import charts, contract
+from .. import charts, contract, scorecard, texts
 from ..plan import Measure
+from ..scorecard_html import SCORECARD_CSS, scorecard_html
 from ..results import ALL, DISTRICT
 from .context import (ExportContext, format_value, group_by_label, is_missing, status_colors,
                       status_text_color, unit_of)
@@ -138,6 +139,7 @@ def report_html(ctx: ExportContext) -> str:
     buildings = [(DISTRICT, "District")] + [(b, n) for b, n in ctx.buildings().items()]
 
     body = []
+    bench = scorecard.read_benchmarks(ctx.edition.path)
     for goal in ctx.plan.goals:
         ms = ctx.measures(goal.id)
         if not ms:
@@ -145,7 +147,17 @@ def report_html(ctx: ExportContext) -> str:
         body.append(f'<section class="goal" data-goal="{e(goal.id)}">'
                     f'<h2>{e(ctx.goal_label(goal))}</h2><p class="statement">'
                     f'{e(goal.statement)}</p>')
-        body += [_measure_html(ctx, m, colors) for m in ms]
+        cards = {}
+        for b, name in buildings:
+            rows = scorecard.scorecard(ctx.plan, goal.id, ctx.history, ctx.status, ctx.year, b,
+                                       name, benchmarks=bench)
+            if b == DISTRICT:
+                cards = {r.measure_id: r for r in rows}
+            body.append(f'<div class="scorecard" data-building="{e(b)}"'
+                        f'{"" if b == DISTRICT else " hidden"}>'
+                        f'{scorecard_html(rows, ctx.goal_label(goal), name, ctx.year, css=False)}'
+                        f'</div>')
+        body += [_measure_html(ctx, m, colors, cards.get(m.id)) for m in ms]
         body.append("</section>")
     loose = [m for m in measures if ctx.plan.goal_of(m.id) is None]
     if loose:
@@ -170,6 +182,7 @@ def report_html(ctx: ExportContext) -> str:
 <meta name="generator" content="plan-metrics">
 <title>{e(title)}</title>
 <style>{_CSS}</style>
+{SCORECARD_CSS}
 <script>{vega_bundle()}</script>
 </head><body>
 <header><h1>{e(ctx.plan.title)}</h1>
@@ -181,7 +194,7 @@ def report_html(ctx: ExportContext) -> str:
 <label>Building <select id="f-building">{bld_opts}</select></label>
 <label>Student group <select id="f-group">{grp_opts}</select></label>
 </form>
-<p class="notice">Status is for the whole district and all students. {e(ctx.suppression_note())}
+<p class="notice">Each goal opens with its scorecard for the chosen building, with the building's own status; the measures' cards below show the district's status. {e(ctx.suppression_note())}
 </p></header>
 <main>{''.join(body)}</main>
 <footer><p>{e(ctx.source_line())}</p><p>{e(ctx.suppression_note())}</p>
@@ -212,19 +225,29 @@ def read_report_data(page: str) -> dict:
     return json.loads(gzip.decompress(base64.b64decode(m.group(1))).decode("utf-8"))
 
 
-def _measure_html(ctx: ExportContext, m: Measure, colors: dict) -> str:
+def _measure_html(ctx: ExportContext, m: Measure, colors: dict,
+                  row: scorecard.ScoreRow | None = None) -> str:
     e = html.escape
     st = ctx.status_row(m.id) or {}
     word = st.get("status") or "not enough data"
     rule = "" if is_missing(st.get("rule_text")) else str(st.get("rule_text"))
     value, _ = ctx.headline(m)
+    whose = scorecard.whose(m)
+    follows = ""
+    headline = ""
+    if row is not None and row.focus:
+        # a disparity measure: the group its status follows, named (the board's words)
+        value, whose = row.display, row.whose
+        follows = " (" + texts.fill("status_follows", group=row.whose) + ")"
+        headline = f'<p class="headline">{e(row.headline)}</p>'
     goal = ctx.plan.goal_of(m.id)
     gid = goal.id if goal else "_plan"
     return f"""<article class="measure" id="m-{e(m.id)}" data-measure="{e(m.id)}" data-goal="{e(gid)}">
+<a id="{e(scorecard.card_anchor(m.id))}" tabindex="-1"></a>
 <h3>{e(m.title)}</h3>
-<p class="outcome">{e(ctx.outcome_text(m))}</p>
-<p class="status"><span class="lbl">District status</span> <span class="pill" style="background:{colors.get(word, '#767676')};color:{status_text_color(word)}">{e(word)}</span>
-<span class="value"><span class="where">District</span>, all students, {e(ctx.year)}: <strong class="v">{e(value)}</strong></span></p>
+<p class="outcome">{e(ctx.outcome_text(m))}</p>{headline}
+<p class="status"><span class="lbl">District status{e(follows)}:</span> <span class="pill" style="background:{colors.get(word, '#767676')};color:{status_text_color(word)}">{e(word)}</span>
+<span class="value"><span class="where">District</span>, {e(whose)}, {e(ctx.year)}: <strong class="v">{e(value)}</strong></span></p>
 <p class="rule">{e(rule)}</p>
 <p class="pergroup" hidden>Reported for each student group, not for all students together: see the breakdown below. The status follows the group the rule names.</p>
 <div class="pair tr">
@@ -298,6 +321,7 @@ function state(){ return {goal: document.getElementById('f-goal').value,
 function update(){
   const s = state();
   document.querySelectorAll('section.goal').forEach(sec => { sec.hidden = !!s.goal && sec.dataset.goal !== s.goal; });
+  document.querySelectorAll('div.scorecard').forEach(sc => { sc.hidden = sc.dataset.building !== s.building; });
   document.querySelectorAll('article.measure').forEach(art => {
     const m = byId[art.dataset.measure]; if (!m) return;
     const here = m.rows.filter(r => r[0] === s.building);
