@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the dashboards with Voila on 127.0.0.1")
     s.add_argument("--reports", default=None)
     s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--pool", type=int, default=None,
+                   help="preheated board kernels (default 4, about 300 MiB each)")
+    s.add_argument("--cull-idle", type=int, default=None, dest="cull_idle",
+                   help="seconds before an idle kernel without a viewer is shut down (default 120)")
+    s.add_argument("--cull-interval", type=int, default=None, dest="cull_interval",
+                   help="seconds between checks for such kernels (default 30)")
 
     a = sub.add_parser("audit", help="prove the privacy of everything a reports folder publishes")
     a.add_argument("--reports", default=None)

@@ -9,6 +9,7 @@ kernels refuse code sent from the browser.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,18 +25,34 @@ from .errors import PlanMetricsError
 from .paths import DASHBOARDS_DIR, REPORTS_DIR
 
 HOST = "127.0.0.1"
-#: Preheated kernels per dashboard notebook (voila.json in notebooks/dashboards says the same).
-BOARD_POOL, OTHER_POOL = 2, 1
+#: Preheated kernels per dashboard notebook (voila.json in notebooks/dashboards says the same);
+#: ``serve --pool N`` sets the board's. 4 board kernels of ~300 MiB fit a meeting on a 2-core box.
+BOARD_POOL, OTHER_POOL = 4, 1
+#: Kernel culling (DESIGN.md 12): a kernel with no browser connected (a closed tab whose shutdown
+#: beacon was refused, a request that never ran JavaScript) and idle for CULL_IDLE seconds is shut
+#: down; the check runs every CULL_INTERVAL seconds. Preheated pool kernels are never culled (Voila
+#: skips them). Connected kernels are kept, however long the viewer reads.
+CULL_IDLE, CULL_INTERVAL = 120, 30
 
 
-def voila_command(port: int) -> list[str]:
-    """The Voila command line (run with cwd = notebooks/dashboards, which holds voila.json)."""
+def voila_command(port: int, pool: int = BOARD_POOL, cull_idle: int = CULL_IDLE,
+                  cull_interval: int = CULL_INTERVAL) -> list[str]:
+    """The Voila command line (run with cwd = notebooks/dashboards, which holds voila.json).
+
+    ``pool`` preheated kernels for the board, OTHER_POOL for the other dashboards; kernels without a
+    connected browser are culled after ``cull_idle`` seconds idle (checked every ``cull_interval``).
+    """
+    pools = json.dumps({"default": {"pool_size": OTHER_POOL}, "board.ipynb": {"pool_size": pool}})
     return [sys.executable, "-m", "voila", str(DASHBOARDS_DIR), f"--port={port}", "--no-browser",
             f"--Voila.ip={HOST}", f"--template={TEMPLATE_NAME}", "--strip_sources=True",
             "--VoilaConfiguration.allow_template_override=NO",
             "--VoilaConfiguration.allow_theme_override=NO",
             "--VoilaConfiguration.show_tracebacks=False",
-            "--preheat_kernel=True", f"--pool_size={OTHER_POOL}"]
+            "--preheat_kernel=True", f"--pool_size={OTHER_POOL}",
+            f"--VoilaKernelManager.kernel_pools_config={pools}",
+            f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
+            f"--MappingKernelManager.cull_interval={cull_interval}",
+            "--MappingKernelManager.cull_connected=False"]
 
 
 def voila_env(reports: Path) -> dict[str, str]:
@@ -59,7 +76,10 @@ def check_reports(reports: Path) -> None:
 
 
 def check_port(port: int) -> None:
+    """One clear error when another process listens on the port. SO_REUSEADDR as in Voila's own
+    bind, so the TIME_WAIT sockets a stopped server leaves do not block an immediate restart."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
@@ -67,21 +87,36 @@ def check_port(port: int) -> None:
                                    "stop the other server or pass another --port") from None
 
 
-def start(reports: Path | str, port: int, quiet: bool = False) -> subprocess.Popen:
+def check_pool(pool: int) -> None:
+    """One clear error for a pool size that cannot work."""
+    if pool < 1 or pool > 32:
+        raise PlanMetricsError(f"--pool {pool} is outside 1..32", f"--pool {pool}",
+                               f"pass a number of preheated board kernels from 1 to 32 "
+                               f"(default {BOARD_POOL}; each holds about 300 MiB)")
+
+
+def start(reports: Path | str, port: int, quiet: bool = False, pool: int = BOARD_POOL,
+          cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL) -> subprocess.Popen:
     """Start the Voila server (returns the process; the caller stops it)."""
     reports = Path(reports).resolve()
     check_reports(reports)
+    check_pool(pool)
     check_port(port)
     ensure_bundle()
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.Popen(voila_command(port), cwd=DASHBOARDS_DIR, env=voila_env(reports),
-                            stdout=out, stderr=out)
+    return subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval),
+                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=out)
 
 
 def main(args) -> int:
-    """Entry point of ``plan-metrics serve [--reports reports] [--port 8866]``."""
+    """Entry point of ``plan-metrics serve [--reports reports] [--port 8866] [--pool N]``."""
     reports = Path(args.reports or REPORTS_DIR)
-    proc = start(reports, args.port)
+    def _given(name, default):
+        value = getattr(args, name, None)
+        return default if value is None else value
+    proc = start(reports, args.port, pool=_given("pool", BOARD_POOL),
+                 cull_idle=_given("cull_idle", CULL_IDLE),
+                 cull_interval=_given("cull_interval", CULL_INTERVAL))
     base = f"http://{HOST}:{args.port}/voila/render"
     print(f"Serving the dashboards of {reports.resolve()}:\n"
           f"  board:       {base}/board.ipynb\n"
