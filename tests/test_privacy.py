@@ -154,7 +154,7 @@ def test_display_texts():
     out = privacy.apply(df, 10)
     shown = privacy.display(out, "percent", 10).tolist()
     # 54/108 = 50%; 0/40 -> "< 3%"; 17/35 = 48.6% -> 49%; 8 -> n < 10; 25 -> complementary
-    assert shown == ["50%", "< 3%", "49%", "n < 10", "not shown"]
+    assert shown == ["50%", "< 3%", "49%", "not shown", "not shown"]  # one text for all hidden
     nd = pd.DataFrame({"suppressed": [False, False, False], "value": [np.nan] * 3,
                        "n": pd.array([pd.NA, 50, 50], dtype="Int64"),
                        "group_by": ["all", "race_ethnicity", "all"],

@@ -189,8 +189,8 @@ def test_not_enough_data():
     row = status.compute(m, hist(BASE, ("2023-24", None, None, None, None, True)), "2023-24",
                          min_n=10)
     assert row["status"] == "not enough data"
-    assert row["rule_text"] == ("not enough data: the 2023-24 value is not shown (fewer than 10 "
-                                "people)")
+    assert row["rule_text"] == ("not enough data: the 2023-24 value is not shown (it is hidden to "
+                                "protect small groups)")
     # this year is the baseline (first year with data)
     row = status.compute(m, hist(("2023-24", 0.7, 0.65, 0.75)), "2023-24")
     assert row["status"] == "not enough data" and "baseline year" in row["rule_text"]
