@@ -41,8 +41,10 @@ def test_group_family_next_smallest_is_suppressed():
     assert suppressed(out) == {("ALL", "race_ethnicity", "asian"), ("ALL", "race_ethnicity", "hispanic")}
     hidden = out[out["suppressed"]]
     assert hidden[privacy.NUMBER_COLUMNS].isna().all().all()
-    assert out.loc[out["group"] == "asian", "note"].item() == "fewer than 10 people: not shown"
-    assert "subtraction" in out.loc[out["group"] == "hispanic", "note"].item()
+    assert out.loc[out["group"] == "asian", "note"].item() .startswith("not shown: fewer than 10 people, or hidden")
+    # one note for both: a reader cannot tell the small group from its complement
+    assert out.loc[out["group"] == "hispanic", "note"].item() == \
+        out.loc[out["group"] == "asian", "note"].item()
     shown = out[~out["suppressed"]]
     assert shown["n"].tolist() == [108, 40, 35]
 
@@ -121,12 +123,12 @@ def test_rows_without_people_counts_are_left_alone():
     (0.0, "percent", 40, "< 3%"),       # 100/40 = 2.5 -> 3
     (1.0, "percent", 40, "> 97%"),
     (0.0, "percent", 99, "< 2%"),       # 100/99 = 1.01 -> 2
-    (1.0, "percent", 10, "> 90%"),      # 100/10 = 10
+    (1.0, "percent", 10, "> 89%"),      # x = floor(100/10) + 1 = 11 -> above 100 - 11
     (0.0, "percent", 100, "0%"),        # 100 people or more: exact 0% is allowed
     (1.0, "percent", 250, "100%"),
     (0.003, "percent", 500, "< 1%"),    # would round to 0% but is not 0
     (0.996, "percent", 500, "> 99%"),
-    (0.004, "percent", 50, "< 2%"),     # pooled answers: rounds to 0% from 50 people
+    (0.004, "percent", 50, "< 3%"),     # pooled answers, 50 people: floor(100/50) + 1 = 3
     (-25.0, "points", 80, "-25.0 pts"),
     (3.24, "points", 80, "+3.2 pts"),
     (0.01, "points", 80, "0.0 pts"),

@@ -174,13 +174,7 @@ def latent_for_audit(tables: list[M.Table]) -> list[M.Table]:
     window year not already present, with the window table's cells, nothing known."""
     have = {t.keys["numerator"] for t in tables}
     out = []
-    made: set[str] = set()
     for t in tables:
-        for qty in ("numerator", "denominator"):
-            for k in t.window.get(qty, []):
-                if k in have or k in made:
-                    continue
-                made.add(k)
         if not t.window:
             continue
         nums, dens = t.window.get("numerator", []), t.window.get("denominator", [])
