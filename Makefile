@@ -27,7 +27,7 @@ demo: demo-data
 
 ## install, then the whole test suite
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: install
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done

@@ -71,7 +71,9 @@ def write_handmade(reports: Path, plan_id: str = "clayton") -> Path:
                 rows.append(all_row)
                 for group_by, g, n, num in GROUPS:
                     rows.append(_row(plan_id, m, year, b, group_by, g, n, num, unit, bshift))
-                    if b == "ALL" and (g == "black" if m.kind == "risk_ratio" else False):
+                    # a risk ratio's status follows the group farthest from parity (status rule):
+                    # white, 1 + 96/120 = 1.80 (tied with female, 1 + 88/110 = 1.80)
+                    if b == "ALL" and (g == "white" if m.kind == "risk_ratio" else False):
                         district = rows[-1]
                 if b == "ALL" and m.kind != "risk_ratio":
                     district = all_row

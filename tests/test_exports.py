@@ -147,12 +147,12 @@ def test_measure_slide_numbers(g1_deck):
 
 
 def test_per_group_measure_slide(g1_deck):
-    """A risk ratio has no all-students value: its slide shows the status value (the black
-    group's 1 + 39/60 = 1.65) and one picture, the breakdown, instead of an empty trend."""
+    """A risk ratio has no all-students value: its slide shows the status value (the group
+    farthest from parity, white: 1 + 96/120 = 1.80) and one picture, the breakdown, instead of an empty trend."""
     ids = [m.id for m in goal_measures("G1")]
     slide = list(g1_deck.slides)[1 + ids.index("G1.2-suspension-rr")]
     text = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
-    assert "District, status value, 2024-25: 1.65" in text
+    assert "District, status value, 2024-25: 1.80" in text
     pictures = [s for s in slide.shapes if s.shape_type == 13]
     assert len(pictures) == 1
     assert pictures[0]._element.nvPicPr.cNvPr.get("descr").startswith("Bar chart of")
@@ -309,7 +309,7 @@ def test_html_report_offline_filters(reports, tmp_path, monkeypatch, packed):
         assert last.locator("td").nth(1).inner_text() == "77%"
         rr = page.locator("#m-G1\\.2-suspension-rr")   # per group: no trend, status value
         assert rr.locator(".pair.tr").is_hidden() and rr.locator(".pergroup").is_visible()
-        assert rr.locator(".v").inner_text() == "1.65"
+        assert rr.locator(".v").inner_text() == "1.80"  # white, 1 + 96/120
         page.select_option("#f-building", "B2")
         assert last.locator("td").nth(1).inner_text() == "67%"
         assert art.locator(".where").inner_text() == "Wydown Middle"

@@ -8,7 +8,7 @@ palette (Okabe-Ito), plain fonts, no chart border.
 - ``trend_chart``: value by school year with its 95% interval band and the target;
   suppressed years are omitted (and named in the text alternative).
 - ``breakdown_chart``: one horizontal bar per student group with its interval, the all-students
-  value as a rule; suppressed groups are NOT drawn as bars, they are listed as "n < 10" text.
+  value as a rule; suppressed groups are NOT drawn as bars, they are listed with their "not shown" text.
 - ``alt_text(chart)``: the text alternative each builder wrote into the chart's ``description``
   (Vega-Lite puts it on the SVG as its aria label); ``trend_alt_text`` / ``breakdown_alt_text``
   build it from the rows directly.
@@ -23,6 +23,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from . import texts
 from .plan import Measure
 from .results import ALL, DISTRICT
 
@@ -356,7 +357,6 @@ def _disparity_trend(history, measure: Measure, sel: dict, target_value, target_
 
 def texts_parity() -> str:
     """The words of the parity line ('1 = parity ...')."""
-    from . import texts
     return texts.text("disparity.parity")
 
 
@@ -385,7 +385,7 @@ def trend_alt_text(history: pd.DataFrame | list[dict], measure: Measure,
     if status_row and status_row.get("status"):
         text += f" Status: {status_row['status']}."
     if hidden:
-        text += f" Not shown (fewer than 10 people or no data): {', '.join(hidden)}."
+        text += " " + texts.fill("legend.hidden_list", items=", ".join(hidden))
     return text
 
 
@@ -424,7 +424,7 @@ def breakdown_chart(rows: pd.DataFrame | list[dict], measure: Measure, place: st
     all-students row, drawn as a dashed rule, if present) -- or rows of several buildings, years
     and group_bys with ``select={'building', 'year', 'group_by'}`` choosing (Vega-Lite params of
     those names, changeable in place). Suppressed groups get NO bar: their display text
-    ("n < 10") is written at the zero line instead.
+    ("not shown") is written at the zero line instead.
     """
     unit = measure_unit(measure)
     sel = breakdown_selection(rows, select)
@@ -484,8 +484,8 @@ def breakdown_alt_text(rows: pd.DataFrame | list[dict], measure: Measure,
     if all_rec:
         text += f" All students: {all_rec['display']}."
     if hidden:
-        text += " Not shown as bars (fewer than 10 people or no data): " + \
-            ", ".join(f"{h['label']} ({h['display']})" for h in hidden) + "."
+        text += " " + texts.fill("legend.hidden_list", items=", ".join(
+            f"{h['label']} ({h['display']})" for h in hidden))
     return text
 
 

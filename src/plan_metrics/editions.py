@@ -19,6 +19,16 @@ from .paths import REPORTS_DIR
 from .results import RESULTS_COLUMNS, STATUS_COLUMNS, conform
 
 RESULTS_FILE, STATUS_FILE, MANIFEST_FILE = "results.parquet", "status.parquet", "manifest.json"
+#: the primary-suppression minimum of an edition whose manifest does not say (DESIGN.md 6)
+DEFAULT_MIN_N = 10
+
+
+def min_n_of(manifest: dict) -> int:
+    """The primary-suppression minimum an edition was computed with (its manifest's parameters)."""
+    for holder in (manifest.get("parameters") or {}, manifest.get("options") or {}, manifest):
+        if isinstance(holder, dict) and holder.get("min_n"):
+            return int(holder["min_n"])
+    return DEFAULT_MIN_N
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,11 @@ class Edition:
     def synthetic(self) -> bool:
         """True when the edition was computed from the synthetic demo district."""
         return bool(self.manifest.get("synthetic_data"))
+
+    @property
+    def min_n(self) -> int:
+        """The primary-suppression minimum the edition was computed with."""
+        return min_n_of(self.manifest)
 
 
 def write_edition(folder: Path | str, results: pd.DataFrame, status: pd.DataFrame,

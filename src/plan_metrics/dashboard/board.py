@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import ipywidgets as W
 
-from .. import charts, editions, scorecard
+from .. import charts, editions, scorecard, texts
 from ..errors import PlanMetricsError
 from ..plan import Measure, load_plan
 from ..privacy import format_change
@@ -329,7 +329,7 @@ class BoardApp:
             + (f", plan-metrics {_esc(man.get('package_version'))}"
                if man.get("package_version") else "") \
             + (f" (commit {_esc(str(commit)[:8])})" if commit else "") + \
-            ". Groups with fewer than 10 people are not shown."
+            ". " + texts.fill("legend.hidden", min_n=editions.min_n_of(man))
         mission = f'<p class="pm-mission">{_esc(p.mission)}</p>' if p.mission else ""
         return (f'<header class="pm-header"><h1>{_esc(p.title)}</h1>{mission}'
                 f'<p class="pm-year">School year <strong>{_esc(f.year)}</strong> &middot; '
@@ -408,7 +408,7 @@ class BoardApp:
         trend_sel = {"building": f.building, "year": f.year}
         pts, hidden = charts.trend_points(recs, trend_sel)
         t_rows = [(r["school_year"], r["display"], _ci(r, unit)) for r in pts] + \
-            [(y, "n < 10 or no data", "") for y in hidden]
+            [(y, texts.text("legend.hidden_short"), "") for y in hidden]
         t_rows.sort()
         card.trend_text.value = _text_block(
             "trend", m.id, charts.trend_alt_text(recs, m, st or None, place, select=trend_sel),

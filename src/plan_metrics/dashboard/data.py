@@ -63,6 +63,8 @@ class PlanData:
         self.manifests = {y: editions.read_edition(self.reports, plan_id, y).manifest
                           for y in self.years}
         self.latest_manifest = latest.manifest
+        #: the primary-suppression minimum of the latest edition (the legend's words)
+        self.min_n = latest.min_n
         self.measures: dict[str, Measure] = {m.id: m for m in self.plan.measures()}
         self._recs: dict[str, list[dict]] = {}
         self._status = {(r["measure_id"], r["school_year"]): {k: _clean(v) for k, v in r.items()}

@@ -20,7 +20,7 @@ import math
 import ipywidgets as W
 import pandas as pd
 
-from .. import charts
+from .. import charts, texts
 from ..errors import PlanMetricsError
 from ..privacy import format_value
 from ..plan import Measure
@@ -148,8 +148,8 @@ class EquityApp:
             f'<header class="pm-header"><h1>{html.escape(p.title)}</h1>{synth}'
             f'<p>Disparity by student characteristic, {", ".join(self.years())} side by side. '
             f'Flagged: a risk ratio above {r.risk_ratio_high:g} or below {r.risk_ratio_low:g}, or a '
-            f'gap wider than {r.gap_points:g} percentage points. Groups with fewer than 10 people '
-            f'are not shown.</p></header>')
+            f'gap wider than {r.gap_points:g} percentage points. '
+            f'{html.escape(texts.fill("legend.hidden", min_n=self.data.min_n))}</p></header>')
         self.matrix.value = self.matrix_html()
         self.render_trend()
 

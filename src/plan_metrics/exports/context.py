@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths, privacy
+from .. import paths, privacy, texts
 from ..editions import Edition, read_edition, read_history
 from ..errors import PlanMetricsError
 from ..plan import Goal, Measure, Plan, load_plan
 from ..results import ALL, DISTRICT, is_missing
 
 SYNTHETIC_NOTE = "Synthetic demo data"
-DEFAULT_MIN_N = 10
 
 #: Fallback status colours (Okabe-Ito, colour-blind safe) used only if charts.py has none.
 _FALLBACK_STATUS_COLORS = {
@@ -130,11 +129,14 @@ class ExportContext:
     @property
     def min_n(self) -> int:
         """The primary-suppression minimum the edition was computed with."""
-        m = self.edition.manifest
-        for holder in (m.get("parameters") or {}, m.get("options") or {}, m):
-            if isinstance(holder, dict) and holder.get("min_n"):
-                return int(holder["min_n"])
-        return DEFAULT_MIN_N
+        return self.edition.min_n
+
+    @property
+    def protection(self) -> int:
+        """The width every hidden count's range keeps (the edition's privacy record)."""
+        priv = self.edition.manifest.get("privacy") or {}
+        params = self.edition.manifest.get("parameters") or {}
+        return int(priv.get("protection") or params.get("protection") or 5)
 
     @property
     def edition_date(self) -> str:
@@ -148,8 +150,7 @@ class ExportContext:
 
     # -- words ------------------------------------------------------------------------------
     def suppression_note(self) -> str:
-        return (f"Groups with fewer than {self.min_n} students are not shown; "
-                f"cells that would reveal them are hidden too.")
+        return texts.fill("legend.hidden", min_n=self.min_n)
 
     def source_line(self) -> str:
         """'Source: <plan title>, <year> edition (computed <date>). Synthetic demo data.'"""

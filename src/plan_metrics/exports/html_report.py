@@ -5,7 +5,7 @@ works offline and can be posted on a district site as is. Filters (goal, buildin
 are client-side: the charts are the dashboard's builders (``plan_metrics.charts``) whose Vega-Lite
 params ``building`` and ``group_by`` a few lines of inline script set from the select inputs; the
 same script redraws the data table beside each chart from the edition's published display texts.
-Everything shown comes from the edition: suppressed cells carry their display text ("n < 10") and
+Everything shown comes from the edition: suppressed cells carry their display text ("not shown") and
 no number, and no count (n, numerator, denominator) is written into the file at all.
 """
 

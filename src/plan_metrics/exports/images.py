@@ -135,7 +135,7 @@ def footer_lines(ctx: ExportContext, hidden_note: str | None) -> list[str]:
     """Source line, then the suppression footnote (with what is hidden in this chart)."""
     lines = _wrap(ctx.source_line(), 80)
     lines = lines if isinstance(lines, list) else [lines]
-    note = f"Groups with fewer than {ctx.min_n} students are not shown."
+    note = ctx.suppression_note()
     if hidden_note:
         note += f" {hidden_note}"
     wrapped = _wrap(note, 80)

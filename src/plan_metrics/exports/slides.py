@@ -17,6 +17,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
+from .. import texts
 from ..plan import Goal, Measure
 from ..results import DISTRICT
 from .context import (SYNTHETIC_NOTE, ExportContext, format_change, format_value,
@@ -269,8 +270,7 @@ def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None
                      if parts else f"By {group_by_label(bd.group_by).lower()}: no group "
                                    f"published.")
         if bd.hidden:
-            lines.append(f"Not shown (fewer than {ctx.min_n} students, or would reveal such a "
-                         f"group): {', '.join(bd.hidden)}.")
+            lines.append(texts.fill("legend.hidden_list", items=", ".join(bd.hidden)))
     lines.append(ctx.source_line())
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 Human column headers, goal / outcome / measure titles joined from the plan, building names where the
 edition knows them, percentages formatted as %, frozen header rows and filters. A suppressed cell is
-never a number: its value cell holds the edition's display text ("n < 10") and its counts and
+never a number: its value cell holds the edition's display text ("not shown") and its counts and
 interval are empty.
 """
 
@@ -156,11 +156,12 @@ def _readme(ws, ctx: ExportContext, building, group_by) -> None:
         ("", False),
         ("Privacy (suppression rule)", True),
         (f"A cell describing fewer than {ctx.min_n} people (min_n = {ctx.min_n}) is suppressed: "
-         f"its value, counts and interval are not published and it shows \"n < {ctx.min_n}\" or "
-         f"similar text instead of a number. Where a hidden cell could be worked out by "
-         f"subtraction from the others, the next smallest cell is hidden too. A percentage from "
-         f"fewer than 100 students is never shown as exactly 0% or 100% (it reads \"< x%\" or "
-         f"\"> y%\").", False),
+         f"its value, counts and interval are not published and it reads \"not shown\". Where "
+         f"a hidden cell could be worked out from the others (by subtraction, across buildings, "
+         f"years or measures of the same students), further cells are hidden until no hidden "
+         f"count can be narrowed to fewer than {ctx.protection} values. A percentage from fewer "
+         f"than 100 students is never shown as exactly 0% or 100%: near the ends it reads "
+         f"\"< x%\" or \"> y%\" with x = floor(100/n) + 1.", False),
         ("", False),
         ("Units of Value", True),
         ("Percentages are stored as fractions and shown as % (0.78 shows as 78%). Gaps are in "

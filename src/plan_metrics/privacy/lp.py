@@ -5,7 +5,7 @@ A ``System`` holds variables (the counts no output publishes), each with bounds,
 counts and the width its protection needs, and linear relations among them (the published counts
 already moved to the right-hand side). ``ranges`` splits it into independent components (variables
 that share no relation cannot narrow each other) and, per component, finds each needy variable's
-range with ``scipy.optimize.linprog`` (HiGHS).
+range with the HiGHS simplex (``highspy``), one warm-started model per component.
 
 Two things keep it fast without weakening the attacker:
 
@@ -21,10 +21,13 @@ Whole counts: the attacker rounds the LP bounds inwards (``ceil(min)``, ``floor(
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, sparse
+import highspy
+from scipy import sparse
 
 EPS = 1e-6
 
@@ -100,48 +103,94 @@ def components(system: System) -> list[np.ndarray]:
     return [np.asarray(g) for g in groups.values()]
 
 
+def _quiet_highs():
+    """A HiGHS instance that prints nothing: its constructor writes a banner to the process's
+    standard output before any option can be set, so fd 1 is pointed at /dev/null meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    # primal simplex: a new objective leaves the last basis primal feasible, so each LP of a
+    # component starts where the last one ended (the dual simplex restarts far slower here, and
+    # proves an unbounded variable only after thousands of iterations)
+    h.setOptionValue("simplex_strategy", 4)
+    return h
+
+
 class _Component:
-    """One component as matrices over local indices, and its LPs."""
+    """One component as one HiGHS model over local indices, kept between its LPs: only the
+    objective changes from one LP to the next, so each solve warm-starts from the last basis."""
 
     def __init__(self, system: System, members: np.ndarray, relations):
         self.members = members
         local = {int(g): i for i, g in enumerate(members)}
         self.size = len(members)
-        self.bounds = [(system.lb[g], None if math.isinf(system.ub[g]) else system.ub[g])
-                       for g in members]
-        self.A_eq, self.b_eq = self._matrix([r for r in relations[0]], local)
-        self.A_ub, self.b_ub = self._matrix([r for r in relations[1]], local)
         self.solves = 0
-
-    def _matrix(self, rels, local):
-        if not rels:
-            return None, None
-        rows, cols, vals, rhs = [], [], [], []
-        for r, (coefs, b) in enumerate(rels):
-            for k, v in coefs.items():
-                rows.append(r)
-                cols.append(local[k])
-                vals.append(v)
-            rhs.append(b)
-        return (sparse.csr_array((vals, (rows, cols)), shape=(len(rels), self.size)),
-                np.asarray(rhs, dtype=float))
+        rows, cols, vals, lower, upper = [], [], [], [], []
+        for kind, rels in enumerate(relations):  # 0: equalities, 1: <=
+            for coefs, b in rels:
+                r = len(lower)
+                for k, v in coefs.items():
+                    rows.append(r)
+                    cols.append(local[k])
+                    vals.append(v)
+                lower.append(b if kind == 0 else -highspy.kHighsInf)
+                upper.append(b)
+        a = sparse.csc_array((vals, (rows, cols)), shape=(len(lower), self.size))
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = self.size, len(lower)
+        model.col_cost_ = np.zeros(self.size)
+        model.col_lower_ = np.asarray([system.lb[g] for g in members], dtype=float)
+        model.col_upper_ = np.asarray([highspy.kHighsInf if math.isinf(system.ub[g])
+                                       else system.ub[g] for g in members], dtype=float)
+        model.row_lower_ = np.asarray(lower, dtype=float)
+        model.row_upper_ = np.asarray(upper, dtype=float)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = a.indptr
+        model.a_matrix_.index_ = a.indices
+        model.a_matrix_.value_ = a.data
+        self.highs = _quiet_highs()
+        self.highs.passModel(model)
+        self._all = np.arange(self.size, dtype=np.int32)
 
     def solve(self, c: np.ndarray):
         """(status, x) of min c.x; status 'ok', 'unbounded' or 'infeasible'."""
         self.solves += 1
-        res = optimize.linprog(c, A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq,
-                               b_eq=self.b_eq, bounds=self.bounds, method="highs")
-        if res.status == 0:
-            return "ok", res.x
-        if res.status == 3:
+        h = self.highs
+        h.changeColsCost(self.size, self._all, np.asarray(c, dtype=float))
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+            # presolve could not tell which: ask the simplex itself
+            h.setOptionValue("presolve", "off")
+            h.run()
+            h.setOptionValue("presolve", "choose")
+            status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "ok", np.asarray(h.getSolution().col_value, dtype=float)
+        if status == highspy.HighsModelStatus.kUnbounded:
             return "unbounded", None
-        if res.status == 2:
+        if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", None
-        raise RuntimeError(f"the privacy audit's linear program failed: {res.message}")
+        raise RuntimeError("the privacy audit's linear program failed: "
+                           f"{h.modelStatusToString(status)}")
 
 
-def ranges(system: System) -> tuple[dict[int, Range], dict]:
+def ranges(system: System, seen: dict[int, tuple[float, float]] | None = None
+           ) -> tuple[dict[int, Range], dict]:
     """The attacker's range of every variable with a need (> 0), and figures of the work done.
+
+    ``seen``: {variable: (low, high)} values each variable is already known to take in feasible
+    points of this system (witnesses of an earlier, more constrained system: hiding more cells
+    only removes constraints, so its feasible points stay feasible). A variable whose seen range
+    is wide enough needs no LP. Updated in place with every witness found here; the ranges
+    returned are then at least as wide as those seen (exact only where an LP proved them).
 
     Raises ``Infeasible`` when the published numbers contradict the relations (a defect: the
     relations must hold for the true counts).
@@ -161,7 +210,7 @@ def ranges(system: System) -> tuple[dict[int, Range], dict]:
         eqs = [r for g in members for r in by_var_eq.get(int(g), [])]
         les = [r for g in members for r in by_var_le.get(int(g), [])]
         comp = _Component(system, members, (eqs, les))
-        out.update(_component_ranges(system, comp))
+        out.update(_component_ranges(system, comp, seen))
         figures["solves"] += comp.solves
     return out, figures
 
@@ -170,12 +219,17 @@ class Infeasible(RuntimeError):
     """The published numbers and the relations admit no solution."""
 
 
-def _component_ranges(system: System, comp: _Component) -> dict[int, Range]:
+def _component_ranges(system: System, comp: _Component,
+                      seen: dict[int, tuple[float, float]] | None = None) -> dict[int, Range]:
     m = comp.members
     need = np.asarray([system.need[g] for g in m])
     integer = np.asarray([system.integer[g] for g in m])
     lo = np.full(len(m), np.inf)
     hi = np.full(len(m), -np.inf)
+    if seen:
+        for i, g in enumerate(m.tolist()):
+            if g in seen:
+                lo[i], hi[i] = seen[g]
     exact_lo = np.zeros(len(m), bool)
     exact_hi = np.zeros(len(m), bool)
 
@@ -224,6 +278,10 @@ def _component_ranges(system: System, comp: _Component) -> dict[int, Range]:
             else:
                 witness(x)
             done[i] = True
+    if seen is not None:
+        for i, g in enumerate(m.tolist()):
+            if need[i] > 0:
+                seen[g] = (float(lo[i]), float(hi[i]))
     w_lo = np.where(integer, np.ceil(lo - EPS), lo)
     w_hi = np.where(integer, np.floor(hi + EPS), hi)
     return {int(g): Range(float(w_lo[i]), float(w_hi[i]), bool(exact_lo[i] and exact_hi[i]))

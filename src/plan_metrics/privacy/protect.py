@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..results import ALL, DISTRICT
+from ..results import ALL
 from . import lp
+from .rectangle import Grids, rectangle
 from .model import (BANDED, HIDDEN, PUBLISHED, Model, Table, build_model, system_of,
                     violations)
 
@@ -106,6 +107,13 @@ class _Groups:
                 for c in set(cs):
                     self.carriers.setdefault(c, []).append((ti, ri))
         self.cell_group = {c: int(self.of_row[k]) for c, k in owner.items()}
+        self.table_groups: dict[int, np.ndarray] = {}
+        at = 0
+        for ti in new:
+            size = len(model.cells.row_cells[ti])
+            self.table_groups[ti] = np.asarray(self.of_row[at:at + size], dtype=np.int64)
+            at += size
+        self.grids = Grids(model.tables)
 
     def group(self, ti: int, ri: int) -> int:
         return int(self.of_row[self.index[(ti, ri)]])
@@ -145,11 +153,16 @@ def protect(tables: list[Table], links, protection: float,
     out = Outcome()
     fails: dict[int, int] = {}
     whole: set[tuple[int, int]] = set()
+    # the rounds only hide more, so a value a cell took in a feasible point of one round's system
+    # stays feasible in every later one: witnesses carry over, by cell
+    witnessed: dict[int, tuple[float, float]] = {}
     for rnd in range(1, MAX_ROUNDS + 1):
         out.rounds = rnd
         _derive(model, groups, hidden, start_states)
         sysm, var_cells, _ = system_of(model, protection)
-        rng, figures = lp.ranges(sysm)
+        seen = {v: witnessed[int(c)] for v, c in enumerate(var_cells.tolist()) if c in witnessed}
+        rng, figures = lp.ranges(sysm, seen)
+        witnessed.update({int(var_cells[v]): span for v, span in seen.items()})
         out.solves += figures["solves"]
         short = [(v, r) for v, r in rng.items() if r.width < sysm.need[v] - 1e-9]
         if log:
@@ -397,69 +410,11 @@ def _line_and_row(t: Table, ri: int) -> list[int]:
 def _rectangle(model: Model, groups: _Groups, hidden: np.ndarray, ti: int, ri: int,
                protection: float, need_n: float | None = None, with_price: bool = False):
     """Rows of table ``ti`` that, hidden with row ``ri``, form the cheapest cycle wide enough for
-    ``protection`` (or the widest one); see the module docstring. ``need_n`` (default
-    ``protection``) is the width the n needs (0 for a banded row, whose n is published).
-    ``with_price``: return (rows, wide enough, price of the rows not yet hidden)."""
+    ``protection`` (or the widest one); see ``rectangle``. Without a rectangle in its grid, the
+    row's whole line and building row. ``with_price``: (rows, wide enough, price)."""
     need_n = protection if need_n is None else need_n
-    t = model.tables[ti]
-    r = t.rows
-    b, gb, g = r.iloc[ri][["building_id", "group_by", "group"]]
-    if gb == ALL:  # an all row: its cycle runs through a group_by's cells
-        others = r[(r["building_id"] == b) & (r["group_by"] != ALL)]
-        if others.empty:
-            return _line_and_row(t, ri)
-        gb = others["group_by"].iloc[0]
-    where = {(bb, gg): i for i, (bb, gbb, gg) in enumerate(zip(
-        r["building_id"].astype(str), r["group_by"].astype(str), r["group"].astype(str)))
-        if gbb == gb or (gbb == ALL)}
-    n = pd.to_numeric(r["n"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    num = pd.to_numeric(r["numerator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    blds = sorted({bb for bb, _ in where})
-    grps = sorted({gg for _, gg in where if gg != ALL}) + [ALL]
-    g0 = ALL if r.iloc[ri]["group_by"] == ALL else g
-
-    def cost(i):
-        return 0.0 if hidden[groups.group(ti, i)] else (n[i] if not np.isnan(n[i]) else 1.0)
-
-    best, best_key = None, None
-    for b2 in blds:
-        if b2 == b:
-            continue
-        for g2 in grps:
-            if g2 == g0:
-                continue
-            cells = [where.get((b, g0)), where.get((b, g2)), where.get((b2, g0)),
-                     where.get((b2, g2))]
-            if any(c is None for c in cells):
-                continue
-            inner_g = (g0 != ALL) == (g2 != ALL)
-            inner_b = (b != DISTRICT) == (b2 != DISTRICT)
-            s_bg2 = -1 if inner_g else 1
-            s_b2g = -1 if inner_b else 1
-            signs = [1, s_bg2, s_b2g, s_bg2 * s_b2g]
-            w_num = _width(num, cells, signs, 0.0)
-            w_n = _width(n, cells, signs, 1.0) if need_n > 0 else np.inf
-            wide = w_num >= protection and w_n >= need_n
-            short = min(w_num / protection, w_n / need_n if need_n > 0 else np.inf)
-            price = sum(cost(c) for c in cells[1:])
-            key = (0 if wide else 1, price if wide else -short, price)
-            if best_key is None or key < best_key:
-                best, best_key = cells, key
-    if best is None:
-        rows = _line_and_row(t, ri)
+    found = rectangle(groups.grids, groups.table_groups[ti], hidden, ti, ri, protection, need_n)
+    if found is None:
+        rows = _line_and_row(model.tables[ti], ri)
         return (rows, False, float(len(rows))) if with_price else rows
-    if with_price:
-        return best, best_key[0] == 0, best_key[2]
-    return best
-
-
-def _width(values: np.ndarray, cells: list[int], signs: list[int], lb: float) -> float:
-    """How far the cycle can shift (down plus up) before a cell falls below its lower bound."""
-    v = values[cells]
-    if np.isnan(v).any():
-        return 0.0
-    s = np.asarray(signs)
-    # a direction with no cell to take from is not bounded by this cycle
-    down = np.min(v[s > 0] - lb) if (s > 0).any() else 1e9
-    up = np.min(v[s < 0] - lb) if (s < 0).any() else 1e9
-    return float(max(down, 0) + max(up, 0))
+    return found if with_price else found[0]

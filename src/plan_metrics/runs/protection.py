@@ -11,6 +11,7 @@ and returns each edition's final rows with their display texts and the manifest'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from .. import contract, engine, privacy
 from ..errors import PlanMetricsError
 from ..params import options_of
+from ..plan import Plan
 from ..privacy import model as M
 from ..privacy.audit import edition_folders, read_tables
 from ..privacy.local import finish
@@ -83,7 +85,20 @@ def protect_editions(editions, tables, reports: Path, log=None) -> dict:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class RowsEdition:
+    """An edition computed in process (its first-pass rows with the true counts in hand): what
+    ``protect_editions`` reads of an edition, for callers without a run's scratch folder."""
+    plan: Plan
+    year: str
+    params: dict
+    rows: pd.DataFrame
+    target: Path
+
+
 def _rows(ed) -> pd.DataFrame:
+    if isinstance(ed, RowsEdition):
+        return ed.rows
     parts = [pd.read_parquet(ed.rows_dir / f"{d}.parquet") for d in ed.domains]
     if not parts:
         from ..results import empty_results
