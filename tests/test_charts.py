@@ -108,7 +108,7 @@ def test_trend_text_alternative_lists_every_year():
     assert text == (
         "Line chart of Students who feel they belong for District, 2020-21 to 2022-23: "
         "2020-21 70% (95% interval 66% to 74%); 2022-23 76% (95% interval 72% to 80%). "
-        "Target: 80% by 2024-25. Not shown (fewer than 10 people or no data): 2021-22.")
+        "Target: 80% by 2024-25. Not shown (to protect small groups) or no data: 2021-22.")
 
 
 def test_breakdown_draws_no_bar_for_a_suppressed_group():
@@ -126,8 +126,8 @@ def test_breakdown_text_alternative():
     # groups in the contract's order: hispanic, (asian suppressed), black, white
     assert text == (
         "Bar chart of Students who feel they belong by race/ethnicity at District, 2022-23: "
-        "Hispanic 70%; Black 60%; White 80%. All students: 76%. Not shown as bars (fewer than 10 "
-        "people or no data): Asian (n < 10).")
+        "Hispanic 70%; Black 60%; White 80%. All students: 76%. Not shown (to protect small "
+        "groups) or no data: Asian (n < 10).")
 
 
 def test_select_mode_filters_in_place_with_params():

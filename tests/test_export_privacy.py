@@ -41,7 +41,8 @@ def leaks(text: str, label: str, counts, window: int = 30) -> list[str]:
     found = []
     for m in re.finditer(re.escape(label), text):
         after = re.split(r"[;|\n]|\.\s", text[m.end(): m.end() + window])[0]
-        after = re.sub(r"[<>]\s*\d+%?|fewer than \d+", " ", after)
+        # a band, the rule's words and grade spans in labels ("Middle (6-8)") are no counts
+        after = re.sub(r"[<>]\s*\d+%?|fewer than \d+|\(\w+-\w+\)", " ", after)
         for c in counts:
             if re.search(rf"(?<![\d.]){int(c)}(?![\d.%])", after):
                 found.append(text[m.start(): m.end() + window])
@@ -54,6 +55,7 @@ def test_leak_detector_itself():
     assert leaks("Asian (n = 6)", "Asian", [6])
     assert not leaks("Asian n < 10; Black 65% (n = 60)", "Asian", [6, 10 + 50])
     assert not leaks("Asian 60%", "Asian", [6])
+    assert not leaks("Elementary (K-5) (not shown), Middle (6-8)", "Elementary (K-5)", [8])
 
 
 def _deck_text(deck: Presentation) -> list[str]:
@@ -78,6 +80,48 @@ def _hidden_cells(reports: Path, truth: pd.DataFrame) -> pd.DataFrame:
     out = sup.merge(t, on=RESULTS_KEY, how="left")
     out["label"] = [charts.group_label(gb, g) for gb, g in zip(out["group_by"], out["group"])]
     return out
+
+
+def _banded_cells(reports: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """The edition's rows shown as a band ("< 4%", "> 96%": a share of fewer than 100 people at
+    or next to 0% or 100%), with their true numerator and denominator."""
+    ed = read_edition(reports, "clayton", YEAR).results
+    band = ed[~ed["suppressed"] & ed["display"].astype(str).str.match(r"^[<>] ")]
+    t = truth[RESULTS_KEY + ["numerator", "denominator"]].rename(
+        columns={"numerator": "true_num", "denominator": "true_n"})
+    out = band.merge(t, on=RESULTS_KEY, how="left")
+    out["label"] = [charts.group_label(gb, g) for gb, g in zip(out["group_by"], out["group"])]
+    return out
+
+
+def check_bands(reports: Path, banded: pd.DataFrame) -> int:
+    """A banded row publishes its n and its band only: no value, numerator, denominator or
+    interval in the edition, the workbook, the CSV or the HTML report's data."""
+    assert banded[["value", "numerator", "denominator", "ci_low", "ci_high"]].isna().all().all()
+    keys = {tuple(r) for r in banded[["measure_id", "building_id", "group_by", "group"]]
+            .astype(str).itertuples(index=False)}
+    csv = pd.read_csv(io.BytesIO(exports.csv_bytes(reports, "clayton", YEAR)), dtype=str,
+                      encoding="utf-8-sig", keep_default_na=False)
+    band_csv = csv[csv["Value"].str.match(r"^[<>] ")]
+    assert len(band_csv) >= len(keys)
+    for c in ("Numerator", "Denominator", "95% interval low", "95% interval high"):
+        assert (band_csv[c] == "").all(), c
+    wb = load_workbook(io.BytesIO(exports.workbook_bytes(reports, "clayton", YEAR)))
+    rs = wb["Results"]
+    col = {h: i for i, h in enumerate(c.value for c in rs[1])}
+    n_wb = 0
+    for r in rs.iter_rows(min_row=2, values_only=True):
+        if isinstance(r[col["Value"]], str) and r[col["Value"]][:2] in ("< ", "> "):
+            n_wb += 1
+            for c in ("Numerator", "Denominator", "95% interval low", "95% interval high"):
+                assert r[col[c]] is None, (c, r)
+    assert n_wb >= len(keys)
+    page = exports.html_report_bytes(reports, "clayton", YEAR).decode("utf-8")
+    for m in read_report_data(page)["measures"]:
+        for b, gb, label, year, shown, interval in m["rows"]:
+            if year == YEAR and shown[:2] in ("< ", "> "):
+                assert interval == "", (m["id"], b, label)
+    return len(keys)
 
 
 def _counts(row) -> list[int]:
@@ -201,3 +245,7 @@ def test_real_edition_publishes_no_hidden_count(tmp_path, demo_data):
     assert len(with_truth) > 10      # most hidden cells have a known true count
     covered = check_all_exports(reports, hidden, tmp_path)
     assert covered["pptx district cells"] > 0 and covered["svg cells"] > 0
+    banded = _banded_cells(reports, truth)
+    assert len(banded) > 0          # the demo district has shares of small groups at the ends
+    assert check_bands(reports, banded) == len(banded)
+    assert set(hidden["display"]) == {"not shown"}   # one display for every hidden cell

@@ -72,7 +72,7 @@ def test_svg_and_pdf_files(reports, tmp_path):
     text = " ".join(root.itertext())
     assert m.title in text                                      # the title
     assert "Synthetic demo data" in text                        # the source line
-    assert "Groups with fewer than 10 students are not shown" in text
+    assert "Not shown: groups of fewer than 10 people, and numbers hidden" in text
     assert "Line chart of" in text                              # <title>: the alt text
     pdf = exports.measure_chart_bytes(reports, "clayton", YEAR, m.id, "trend", "pdf")
     assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
@@ -139,7 +139,7 @@ def test_measure_slide_numbers(g1_deck):
     assert "+2.0 pts since 2023-24" in text
     assert "IMPROVING" in text
     assert "Source: School District of Clayton Strategic Plan, 2024-25 edition" in text
-    assert "Groups with fewer than 10 students are not shown" in text
+    assert "Not shown: groups of fewer than 10 people, and numbers hidden" in text
     notes = slide.notes_slide.notes_text_frame.text
     assert "n = 216" in notes
     assert "White 80% (n = 120)" in notes      # 96/120 = 0.80

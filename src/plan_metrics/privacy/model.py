@@ -165,22 +165,34 @@ def line_vectors(tables: list[Table]) -> dict[str, dict[str, float]]:
 
 
 def link_equal_lines(tables: list[Table]) -> list[tuple[str, str]]:
-    """Pairs of lines of one school year whose true counts are equal in every building and the
-    district (and not all zero): the same people counted twice, as far as anyone can tell."""
-    by_year: dict[tuple, list[str]] = {}
-    year_of = {}
+    """Pairs of lines of two measures, of one school year, window length and student group, whose
+    true counts are equal in every building and the district (and not all zero): the same people
+    counted twice, as far as anyone can tell (the tested students of ELA and of mathematics).
+
+    Never two lines of one measure (its all row and a group whose sibling groups are empty, its
+    n and a numerator at 100%), nor a three-year window and a single year (tied by the window
+    relation already): such a pair would tell the model that some counts are zero, which no
+    output says, and could leave a count no pattern of hidden cells protects.
+    """
+    by_sig: dict[tuple, list[str]] = {}
+    year_of, owner = {}, {}
     for t in tables:
         for qty in QTYS:
-            year_of[t.keys[qty]] = t.school_year
+            year_of[t.keys[qty]] = (t.school_year, int(getattr(t, "window_years", 1) or 1))
+            owner[t.keys[qty]] = t.keys["n"]  # one measure definition, whatever it counts
     for key, vec in line_vectors(tables).items():
         if not any(v > 0 for v in vec.values()):
             continue
-        sig = (year_of[key.split("|")[0]], tuple(sorted(vec.items())))
-        by_year.setdefault(sig, []).append(key)
+        base, gb, g = key.split("|", 2)
+        sig = (year_of[base], gb, g, tuple(sorted(vec.items())))
+        by_sig.setdefault(sig, []).append(key)
     pairs = []
-    for keys in by_year.values():
-        keys = sorted(set(keys))
-        pairs += [(keys[0], k) for k in keys[1:]]
+    for keys in by_sig.values():
+        one_each: dict[str, str] = {}
+        for k in sorted(set(keys)):
+            one_each.setdefault(owner[k.split("|", 1)[0]], k)
+        chosen = sorted(one_each.values())
+        pairs += [(chosen[0], k) for k in chosen[1:]]
     return pairs
 
 
