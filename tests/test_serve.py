@@ -4,10 +4,12 @@ kernels that no viewer holds (a real Voila server; the kernels are counted as it
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import psutil
@@ -77,30 +79,52 @@ def _settled(proc: subprocess.Popen, timeout: float) -> int:
 CULL_IDLE = 60
 
 
+BASE_URL = "/pm/"          # as behind a reverse proxy that forwards /pm/
+PLANS, YEAR = ("clayton", "clayton-pl"), "2023-24"
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, demo_data):
-    """A real ``plan-metrics serve`` (one preheated board kernel, kernels culled after 60 s idle
-    without a viewer); yields (process, base URL)."""
+    """A real ``plan-metrics serve --base-url /pm/`` (one preheated board kernel, kernels culled
+    after 60 s idle without a viewer); yields (process, base URL without the trailing slash)."""
     from plan_metrics.demo import demo_editions
-    reports = demo_editions(tmp_path_factory.mktemp("serve") / "reports", demo_data,
-                            ("clayton",), ["2023-24"])
+    reports = demo_editions(tmp_path_factory.mktemp("serve") / "reports", demo_data, PLANS, [YEAR])
     port = _free_port()
+    log_path = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    log_file = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(port), "--pool", "1",
+                             str(reports), "--port", str(port), "--pool", "1", "--host", HOST,
+                             "--base-url", BASE_URL,
                              "--cull-idle", str(CULL_IDLE), "--cull-interval", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield proc, f"http://{HOST}:{port}"
+                            stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://{HOST}:{port}{BASE_URL.rstrip('/')}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(base + "/", timeout=5).close()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"serve did not answer: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield proc, base
     proc.send_signal(2)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log_file.close()
+    log = log_path.read_text()
+    # no request answered 500 (kernels shut down mid-execution at the stop may log their own)
+    assert "Uncaught exception" not in log and not re.search(r"^\s*500 ", log, re.M), log[-3000:]
 
 
 def _local(url: str, base: str) -> bool:
     """A request the page may make: the server itself, inline data, or a blob the page made from
-    the server's own responses (``blob:http://127.0.0.1:PORT/...``)."""
-    return url.startswith((base, "data:", f"blob:{base}"))
+    the server's own responses (``blob:http://127.0.0.1:PORT/<uuid>``)."""
+    origin = "/".join(base.split("/")[:3])          # blob URLs carry the origin only
+    return url.startswith((base, "data:", f"blob:{origin}/"))
 
 
 def _wait_back_to(proc, pooled: int, seconds: float) -> int:
@@ -126,7 +150,7 @@ def test_requests_without_javascript_leave_no_kernel(served):
 
 @pytest.mark.browser
 def test_closed_tab_of_a_direct_link_shuts_its_kernel(served):
-    """A viewer opens the board from a direct link (no visit to / first) and closes the tab: the
+    """A viewer (through the base URL a reverse proxy forwards) opens the board from a direct link (no visit to / first) and closes the tab: the
     close-tab beacon is accepted and the kernel is gone well before the cull would take it."""
     from playwright.sync_api import sync_playwright
     proc, base = served
@@ -148,3 +172,85 @@ def test_closed_tab_of_a_direct_link_shuts_its_kernel(served):
         ctx.close()
         browser.close()
     assert outside == []
+
+
+def _chromium(p):
+    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+
+
+def _get(url: str) -> tuple[int, dict, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status, r.headers, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8", "replace")
+
+
+@pytest.mark.browser
+def test_home_page_links_reach_every_dashboard(served):
+    """/ is the project's page (not Voila's file list): lang set, each plan's dashboard and report
+    under its real title, and every link opens the page it names, fetching nothing from outside."""
+    from playwright.sync_api import sync_playwright
+    from plan_metrics.plan import load_plan
+    _, base = served
+    clayton, pl = load_plan("clayton").title, load_plan("clayton-pl").title
+    expected = {f"{clayton}: board dashboard": f"{base}/voila/render/board.ipynb?plan=clayton",
+                f"{clayton}: report {YEAR} (HTML)": f"{base}/reports/clayton/{YEAR}.html",
+                f"{pl}: action plan": f"{base}/voila/render/action_plan.ipynb"}
+    with sync_playwright() as p:
+        browser = _chromium(p)
+        page = browser.new_page()
+        outside = []
+        page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
+        page.goto(f"{base}/")
+        assert page.get_attribute("html", "lang") == "en"
+        assert "Select items to open" not in page.content()
+        links = dict(page.eval_on_selector_all(
+            "main a", "as => as.map(a => [a.textContent, a.href])"))
+        assert links == expected
+        for text, href in links.items():
+            page.goto(href, timeout=120_000)
+            if "/voila/render/" in href:
+                page.wait_for_selector(".pm-header", timeout=120_000)
+                page.wait_for_function("t => document.title === t", arg=text, timeout=30_000)
+            else:
+                assert page.title().startswith(clayton) and YEAR in page.title()
+                assert page.locator("h1").count() >= 1
+        page.close(run_before_unload=True)
+        browser.close()
+    assert outside == []
+
+
+#: Addresses that must answer a plain 404 (no 500, no traceback in the log).
+NOT_FOUND = ["/logout", "/login", "/voila/tree", "/voila/tree/board.ipynb", "/voila/api/contents",
+             "/voila/templates/..%2f..%2f..%2fetc%2fpasswd",
+             "/voila/templates/lab/static/..%2f..%2f..%2f..%2fetc%2fpasswd",
+             "/voila/templates/plan-metrics/../../../etc/passwd", "/voila/templates/x",
+             "/voila/templates/plan-metrics/static", "/reports/clayton/1999-00.html",
+             "/reports/..%2fclayton/2023-24.html", "/no/such/page"]
+
+
+def test_bad_addresses_are_404_and_headers_are_set(served):
+    """404 pages for traversal-shaped and unknown addresses; nosniff, a frame policy and a script
+    policy on pages and static files; SameSite on the cookies the home page sets."""
+    _, base = served
+    for path in NOT_FOUND:
+        status, headers, body = _get(base + path)
+        assert status == 404, path
+        assert "Traceback" not in body and "<html lang=\"en\">" in body, path
+    status, headers, _ = _get(base + "/")
+    assert status == 200
+    assert "script-src" not in headers["Content-Security-Policy"]     # the home runs no script
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    cookies = headers.get_all("Set-Cookie")
+    assert any(c.startswith("_xsrf=") for c in cookies)
+    assert all("samesite=" in c.lower() for c in cookies), cookies
+    for static in ("/voila/static/voila.js",
+                   "/voila/templates/plan-metrics/static/vendor/jupyterchart.js"):
+        status, headers, _ = _get(base + static)
+        assert status == 200, static
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "SAMEORIGIN"
