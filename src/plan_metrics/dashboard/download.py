@@ -25,8 +25,9 @@ export default {
       button.disabled = busy;
       button.setAttribute("aria-busy", busy ? "true" : "false");
     };
+    // the accessible name is the visible label (WCAG 2.5.3); the longer description is the
+    // button's tooltip and accessible description
     button.title = model.get("description");
-    button.setAttribute("aria-label", model.get("description"));
     button.addEventListener("click", () => model.send({ type: "request" }));
     model.on("change:busy", label);
     model.on("change:label", label);
