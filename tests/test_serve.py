@@ -100,18 +100,15 @@ def served(tmp_path_factory, demo_data):
                              str(reports), "--port", str(port), "--pool", "1", "--host", HOST,
                              "--base-url", BASE_URL,
                              "--cull-idle", str(CULL_IDLE), "--cull-interval", "2"],
-                            stdout=subprocess.DEVNULL, stderr=log_file)
+                            stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://{HOST}:{port}{BASE_URL.rstrip('/')}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=5).close()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"serve did not answer: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
+    deadline = time.time() + 240
+    while "Ready: every dashboard has its preheated kernels" not in log_path.read_text():
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"serve did not say it was ready: {log_path.read_text()[-2000:]}")
+        time.sleep(0.5)
+    urllib.request.urlopen(base + "/", timeout=5).close()     # "Ready" means it answers
     yield proc, base
     proc.send_signal(2)
     try:
@@ -147,7 +144,8 @@ def test_requests_without_javascript_leave_no_kernel(served):
     for _ in range(2):
         with urllib.request.urlopen(f"{base}/voila/render/board.ipynb", timeout=120) as r:
             assert r.status == 200
-            r.read()
+            body = r.read().decode("utf-8")
+    assert "Preparing the dashboard" in body and "Running board" not in body
     assert _kernels(proc) > pooled          # the GETs did start kernels
     assert _wait_back_to(proc, pooled, CULL_IDLE + 40) == pooled
 

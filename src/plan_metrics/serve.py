@@ -18,6 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from .dashboard.data import REPORTS_ENV
@@ -122,8 +124,9 @@ def check_pool(pool: int) -> None:
 
 def start(reports: Path | str, port: int, quiet: bool = False, pool: int = BOARD_POOL,
           cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL, host: str = HOST,
-          base_url: str = "/") -> subprocess.Popen:
-    """Start the Voila server (returns the process; the caller stops it)."""
+          base_url: str = "/", watch: bool = False) -> subprocess.Popen:
+    """Start the Voila server (returns the process; the caller stops it). ``watch``: its log is
+    piped (text) for ``announce_ready`` to read and forward."""
     reports = Path(reports).resolve()
     check_reports(reports)
     check_pool(pool)
@@ -131,8 +134,32 @@ def start(reports: Path | str, port: int, quiet: bool = False, pool: int = BOARD
     check_port(port, host)
     ensure_bundle()
     out = subprocess.DEVNULL if quiet else None
+    err = subprocess.DEVNULL if quiet else (subprocess.PIPE if watch else None)
     return subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval, host, base_url),
-                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=out)
+                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=err,
+                            text=True if watch and not quiet else None)
+
+
+#: The dashboards whose preheated pools must be full before ``serve`` says "ready".
+DASHBOARD_NOTEBOOKS = ("board.ipynb", "equity.ipynb", "action_plan.ipynb")
+POOL_FILLED = re.compile(r"Kernel pool of (\S+) is filled with")
+
+
+def announce_ready(proc: subprocess.Popen, started: float) -> threading.Thread:
+    """Forward Voila's log to stderr; print "Ready" once every dashboard's pool is first full."""
+    def run():
+        waiting = set(DASHBOARD_NOTEBOOKS)
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            m = POOL_FILLED.search(line)
+            if waiting and m:
+                waiting.discard(Path(m.group(1)).name)
+                if not waiting:
+                    print(f"Ready: every dashboard has its preheated kernels "
+                          f"({time.time() - started:.0f} s after start).", flush=True)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def main(args) -> int:
@@ -142,10 +169,12 @@ def main(args) -> int:
         value = getattr(args, name, None)
         return default if value is None else value
     host, base_url = _given("host", HOST), check_base_url(_given("base_url", "/"))
+    started = time.time()
     proc = start(reports, args.port, pool=_given("pool", BOARD_POOL),
                  cull_idle=_given("cull_idle", CULL_IDLE),
                  cull_interval=_given("cull_interval", CULL_INTERVAL), host=host,
-                 base_url=base_url)
+                 base_url=base_url, watch=True)
+    announce_ready(proc, started)
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     home = f"http://{shown}:{args.port}{base_url}"
     base = f"{home}voila/render"
@@ -154,6 +183,7 @@ def main(args) -> int:
           f"  board:       {base}/board.ipynb\n"
           f"  equity:      {base}/equity.ipynb\n"
           f"  action plan: {base}/action_plan.ipynb\n"
+          f"Preheating the dashboards' kernels (about a minute); \"Ready\" follows. "
           f"Press Ctrl+C to stop.", flush=True)
     # Ctrl+C and a plain `kill` both stop Voila and its kernels (SIGINT may be ignored when the
     # command was started in the background, so both handlers are set here).
