@@ -103,6 +103,10 @@ def theme() -> alt.theme.ThemeConfig:
             "title": {"fontSize": 14, "anchor": "start", "color": "#222222"},
             "text": {"fontSize": 12, "color": "#222222"},
             "line": {"strokeWidth": 2.5},
+            # marks and axes out of the accessibility tree: the SVG's own label is the chart's
+            # text alternative (its description) and a data table sits beside every chart; an
+            # empty layer (a filtered-out rule) would otherwise be an unnamed graphics-symbol
+            "mark": {"aria": False},
         }
     }
 

@@ -37,9 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int)
     r.add_argument("--min-n", type=int, dest="min_n")
 
-    s = sub.add_parser("serve", help="serve the dashboards with Voila on 127.0.0.1")
+    s = sub.add_parser("serve", help="serve the home page and dashboards with Voila (127.0.0.1 by default)")
     s.add_argument("--reports", default=None)
     s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--host", default=None,
+                   help="address to listen on (default 127.0.0.1; keep it behind a reverse proxy)")
+    s.add_argument("--base-url", default=None, dest="base_url",
+                   help="path prefix when a reverse proxy forwards e.g. /plan-metrics/ (default /)")
     s.add_argument("--pool", type=int, default=None,
                    help="preheated board kernels (default 4, about 300 MiB each)")
     s.add_argument("--cull-idle", type=int, default=None, dest="cull_idle",

@@ -123,8 +123,10 @@ def row_html(row: ScoreRow, href_prefix: str = "#") -> str:
              f'data-measure="{_esc(row.measure_id)}">{_esc(row.title)}</a>'
              f'<br><span class="pm-sc-whose">{_esc(who)}</span>')
     why = texts.fill("scorecard.rule_button", status=row.status)
-    status = (f'<details class="pm-sc-details"><summary aria-label="{_esc(row.status_of)}. {_esc(why)}">'
-              f'{status_badge(row.status)}<span class="pm-sc-why" aria-hidden="true">why?</span>'
+    # the summary's accessible name is its visible text ("off track why?", WCAG 2.5.3); the row
+    # header names the measure, the title says the rest
+    status = (f'<details class="pm-sc-details"><summary title="{_esc(row.status_of)}. {_esc(why)}">'
+              f'{status_badge(row.status)} <span class="pm-sc-why">why?</span>'
               f'</summary><p class="pm-sc-rule">{_esc(row.status_of)}. {_esc(row.rule_text)}</p>'
               f'</details>')
     return (f'<tr data-measure="{_esc(row.measure_id)}" data-status="{_esc(row.status)}">'

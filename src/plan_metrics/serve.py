@@ -1,6 +1,7 @@
 """``plan-metrics serve``: the dashboards on standalone Voila, bound to 127.0.0.1 (DESIGN.md 9, 11).
 
-Voila runs over notebooks/dashboards with the ``plan-metrics`` template (lab, every asset local),
+Voila (``plan_metrics.voila_app``: the project's home page at ``/``, the static reports, 404s and
+security headers in front of Voila's routes) runs over notebooks/dashboards with the ``plan-metrics`` template (lab, every asset local),
 preheated kernels (the board dashboard's notebook runs before the page is asked for), notebook sources
 stripped, template and theme overrides off. The dashboards read the editions of ``--reports``
 (passed to the kernels as $PLAN_METRICS_REPORTS). Voila standalone is not a Jupyter server: its
@@ -9,12 +10,16 @@ kernels refuse code sent from the browser.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from .dashboard.data import REPORTS_ENV
@@ -36,15 +41,18 @@ CULL_IDLE, CULL_INTERVAL = 120, 30
 
 
 def voila_command(port: int, pool: int = BOARD_POOL, cull_idle: int = CULL_IDLE,
-                  cull_interval: int = CULL_INTERVAL) -> list[str]:
+                  cull_interval: int = CULL_INTERVAL, host: str = HOST,
+                  base_url: str = "/") -> list[str]:
     """The Voila command line (run with cwd = notebooks/dashboards, which holds voila.json).
 
     ``pool`` preheated kernels for the board, OTHER_POOL for the other dashboards; kernels without a
     connected browser are culled after ``cull_idle`` seconds idle (checked every ``cull_interval``).
+    ``host``: the address to listen on; ``base_url``: the path prefix under a reverse proxy.
     """
     pools = json.dumps({"default": {"pool_size": OTHER_POOL}, "board.ipynb": {"pool_size": pool}})
-    return [sys.executable, "-m", "voila", str(DASHBOARDS_DIR), f"--port={port}", "--no-browser",
-            f"--Voila.ip={HOST}", f"--template={TEMPLATE_NAME}", "--strip_sources=True",
+    return [sys.executable, "-m", "plan_metrics.voila_app", str(DASHBOARDS_DIR), f"--port={port}",
+            "--no-browser", f"--Voila.ip={host}", f"--Voila.base_url={base_url}",
+            "--Voila.port_retries=0", f"--template={TEMPLATE_NAME}", "--strip_sources=True",
             "--VoilaConfiguration.allow_template_override=NO",
             "--VoilaConfiguration.allow_theme_override=NO",
             "--VoilaConfiguration.show_tracebacks=False",
@@ -75,15 +83,34 @@ def check_reports(reports: Path) -> None:
             "(or 'make demo'), or pass --reports with the folder that run wrote")
 
 
-def check_port(port: int) -> None:
+def check_base_url(base_url: str) -> str:
+    """The base URL as Voila wants it (``/`` or ``/prefix/``); one clear error when it is not a
+    plain path."""
+    url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    if not re.fullmatch(r"/(?:[A-Za-z0-9._~-]+/)*", url) or "/../" in url or "/./" in url:
+        raise PlanMetricsError(f"--base-url {base_url!r} is not a plain URL path",
+                               f"--base-url {base_url}",
+                               "pass the path the reverse proxy forwards, e.g. --base-url /plan-metrics/")
+    return url
+
+
+def check_port(port: int, host: str = HOST) -> None:
     """One clear error when another process listens on the port. SO_REUSEADDR as in Voila's own
     bind, so the TIME_WAIT sockets a stopped server leaves do not block an immediate restart."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((HOST, port))
-        except OSError:
-            raise PlanMetricsError(f"Port {port} on {HOST} is already in use", f"--port {port}",
+            s.bind((host, port))
+        except socket.gaierror:
+            raise PlanMetricsError(f"{host!r} is not an address of this machine", f"--host {host}",
+                                   "pass 127.0.0.1 (behind a reverse proxy on this machine), "
+                                   "0.0.0.0 or one of this machine's addresses") from None
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise PlanMetricsError(f"{host!r} is not an address of this machine",
+                                       f"--host {host}", "pass 127.0.0.1, 0.0.0.0 or one of this "
+                                       "machine's addresses") from None
+            raise PlanMetricsError(f"Port {port} on {host} is already in use", f"--port {port}",
                                    "stop the other server or pass another --port") from None
 
 
@@ -96,16 +123,43 @@ def check_pool(pool: int) -> None:
 
 
 def start(reports: Path | str, port: int, quiet: bool = False, pool: int = BOARD_POOL,
-          cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL) -> subprocess.Popen:
-    """Start the Voila server (returns the process; the caller stops it)."""
+          cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL, host: str = HOST,
+          base_url: str = "/", watch: bool = False) -> subprocess.Popen:
+    """Start the Voila server (returns the process; the caller stops it). ``watch``: its log is
+    piped (text) for ``announce_ready`` to read and forward."""
     reports = Path(reports).resolve()
     check_reports(reports)
     check_pool(pool)
-    check_port(port)
+    base_url = check_base_url(base_url)
+    check_port(port, host)
     ensure_bundle()
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval),
-                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=out)
+    err = subprocess.DEVNULL if quiet else (subprocess.PIPE if watch else None)
+    return subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval, host, base_url),
+                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=err,
+                            text=True if watch and not quiet else None)
+
+
+#: The dashboards whose preheated pools must be full before ``serve`` says "ready".
+DASHBOARD_NOTEBOOKS = ("board.ipynb", "equity.ipynb", "action_plan.ipynb")
+POOL_FILLED = re.compile(r"Kernel pool of (\S+) is filled with")
+
+
+def announce_ready(proc: subprocess.Popen, started: float) -> threading.Thread:
+    """Forward Voila's log to stderr; print "Ready" once every dashboard's pool is first full."""
+    def run():
+        waiting = set(DASHBOARD_NOTEBOOKS)
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            m = POOL_FILLED.search(line)
+            if waiting and m:
+                waiting.discard(Path(m.group(1)).name)
+                if not waiting:
+                    print(f"Ready: every dashboard has its preheated kernels "
+                          f"({time.time() - started:.0f} s after start).", flush=True)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def main(args) -> int:
@@ -114,14 +168,22 @@ def main(args) -> int:
     def _given(name, default):
         value = getattr(args, name, None)
         return default if value is None else value
+    host, base_url = _given("host", HOST), check_base_url(_given("base_url", "/"))
+    started = time.time()
     proc = start(reports, args.port, pool=_given("pool", BOARD_POOL),
                  cull_idle=_given("cull_idle", CULL_IDLE),
-                 cull_interval=_given("cull_interval", CULL_INTERVAL))
-    base = f"http://{HOST}:{args.port}/voila/render"
+                 cull_interval=_given("cull_interval", CULL_INTERVAL), host=host,
+                 base_url=base_url, watch=True)
+    announce_ready(proc, started)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    home = f"http://{shown}:{args.port}{base_url}"
+    base = f"{home}voila/render"
     print(f"Serving the dashboards of {reports.resolve()}:\n"
+          f"  home:        {home}\n"
           f"  board:       {base}/board.ipynb\n"
           f"  equity:      {base}/equity.ipynb\n"
           f"  action plan: {base}/action_plan.ipynb\n"
+          f"Preheating the dashboards' kernels (about a minute); \"Ready\" follows. "
           f"Press Ctrl+C to stop.", flush=True)
     # Ctrl+C and a plain `kill` both stop Voila and its kernels (SIGINT may be ignored when the
     # command was started in the background, so both handlers are set here).

@@ -13,8 +13,10 @@ import ipywidgets as W
 
 from .. import charts
 from ..errors import PlanMetricsError
+from ..texts import fill
 from ..results import ALL, DISTRICT
 from .data import PlanData, published_plans, reports_dir
+from .page_title import page_title
 from .style import CSS, table_html
 from .widgets import new_chart, show_page
 
@@ -39,7 +41,8 @@ class ActionPlanApp:
         self.chart_text = W.HTML()
         self.body = W.HTML()
         self.w_year.observe(lambda _: self.render(), names="value")
-        self.root = W.VBox([W.HTML(CSS), self.header, self.w_year, self.chart, self.chart_text,
+        self.root = W.VBox([page_title(fill("home.action_plan", plan=self.data.plan.title)),
+                            W.HTML(CSS), self.header, self.w_year, self.chart, self.chart_text,
                             self.body])
         self.root.add_class("pm-board")
         self.render()

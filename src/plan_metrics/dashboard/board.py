@@ -28,6 +28,7 @@ from ..results import ALL, DISTRICT, STATUSES
 from ..scorecard_html import SCORECARD_CSS, scorecard_html
 from . import state
 from .data import PlanData, published_plans, reports_dir
+from .page_title import page_title
 from .style import CSS, badge, table_html
 from .widgets import new_chart, set_params, show_page, spec_with_params
 
@@ -103,7 +104,8 @@ class BoardApp:
         bar = W.HBox(list(self.dropdowns.values()), layout=W.Layout(flex_flow="row wrap"))
         bar.add_class("pm-filters")
         self.tools = W.HBox([])    # slot for "download what I see" buttons (add_tool)
-        self.root = W.VBox([self.top, bar, self.tools, self.info, self.card_box])
+        self.title = page_title("")
+        self.root = W.VBox([self.title, self.top, bar, self.tools, self.info, self.card_box])
         self.root.add_class("pm-board")
 
         self.filters = self._defaults(self._plan_default())
@@ -190,6 +192,7 @@ class BoardApp:
     def _fill_options(self) -> None:
         d = self.data()
         f = self.filters
+        self.title.title = texts.fill("home.board", plan=self.plan_titles[f.plan])
         with self._quiet():
             self.w_plan.options = [(self.plan_titles[p], p) for p in self.plans]
             self.w_plan.value = f.plan

@@ -24,9 +24,12 @@ export default {
       button.textContent = busy ? "Preparing…" : model.get("label");
       button.disabled = busy;
       button.setAttribute("aria-busy", busy ? "true" : "false");
+      button.setAttribute("aria-label", `${button.textContent}: ${model.get("description")}`);
     };
+    // the accessible name starts with the visible label (WCAG 2.5.3: "Table (CSV): Download
+    // this goal's results as CSV"); the description alone is the tooltip
     button.title = model.get("description");
-    button.setAttribute("aria-label", model.get("description"));
+
     button.addEventListener("click", () => model.send({ type: "request" }));
     model.on("change:busy", label);
     model.on("change:label", label);

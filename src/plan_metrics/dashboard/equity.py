@@ -22,15 +22,18 @@ import pandas as pd
 
 from .. import charts, texts
 from ..errors import PlanMetricsError
+from ..texts import fill
 from ..privacy import format_value
 from ..plan import Measure
 from ..results import ALL, DISTRICT
 from .data import PlanData, published_plans, reports_dir
+from .page_title import page_title
 from .style import CSS, table_html
 from .widgets import new_chart, show_page
 
 PLAN_ID = "equity-review"
-FLAG_COLOR = "#D55E00"
+#: The word "flagged": a darker vermilion, 5.3:1 on the flagged cell's #FBE3D6 (WCAG 1.4.3).
+FLAG_COLOR = "#A04000"
 
 
 def _f(x) -> float | None:
@@ -131,7 +134,8 @@ class EquityApp:
         self.chart_text = W.HTML()
         for w in (self.w_year, self.w_measure, self.w_char):
             w.observe(lambda _: self.render(), names="value")
-        self.root = W.VBox([W.HTML(CSS), self.header, W.HBox([self.w_year]), self.matrix,
+        self.root = W.VBox([page_title(fill("home.equity", plan=self.data.plan.title)),
+                            W.HTML(CSS), self.header, W.HBox([self.w_year]), self.matrix,
                             W.HBox([self.w_measure, self.w_char]), self.chart, self.chart_text])
         self.root.add_class("pm-board")
         self.render()

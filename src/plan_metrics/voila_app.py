@@ -1,0 +1,195 @@
+"""The Voila server of ``plan-metrics serve`` (``python -m plan_metrics.voila_app``), DESIGN.md 9, 12.
+
+Standalone Voila with the project's own routes in front of Voila's:
+
+- ``/``: the home page (``home.py``), which also sets the ``_xsrf`` cookie that Voila's close-tab
+  shutdown beacon needs (the render page fetches it once when the cookie is missing);
+- ``/reports/<plan>/<year>.html``: the edition's static HTML report, built from the published rows;
+- 404 (a plain page, no traceback) for Voila's file list (``/voila/tree``, ``/voila/api/contents``),
+  for ``/login`` and ``/logout`` (sign-on belongs to the district's reverse proxy), for any
+  unknown address, and for malformed or traversal-shaped ``/voila/templates/...`` paths;
+- on every response: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``, ``X-Frame-Options``,
+  SameSite on both cookies (``_xsrf`` Strict, the anonymous user cookie Lax), and a Content-Security-Policy per kind of page (the home and
+  404 pages run no script at all; the dashboards may run only this server's scripts, plus the
+  inline scripts and ``eval`` that Voila's page and Vega's expression compiler need).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import tornado.web
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from voila.app import Voila
+from voila.static_file_handler import TemplateStaticFileHandler
+
+from .dashboard.data import REPORTS_ENV
+from .editions import MANIFEST_FILE, edition_dir
+from .home import home_html, not_found_html
+
+#: Content-Security-Policy of pages that run no script (home, 404).
+CSP_STATIC = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+              "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+#: The self-contained HTML report: its own inline scripts (Vega compiles with Function()) and
+#: styles, nothing fetched.
+CSP_REPORT = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+              "img-src 'self' data: blob:; font-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'self'")
+#: The dashboards: only this server's scripts; Voila's page needs inline scripts, anywidget
+#: imports widget modules from blob: URLs, Vega compiles its expressions with Function().
+CSP_DASHBOARD = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
+                 "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+                 "font-src 'self' data:; connect-src 'self' {ws}; worker-src 'self' blob:; "
+                 "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                    "X-Frame-Options": "SAMEORIGIN"}
+REPORT_RE = r"/reports/([a-z0-9][a-z0-9_-]{0,63})/(\d{4}-\d{2})\.html"
+#: A well-formed template static path: <template>/static/<file path without dot-segments>.
+TEMPLATE_PATH_RE = re.compile(r"^[A-Za-z0-9_-]+/static/(?!.*(?:^|/)\.\.?(?:/|$))[\w./-]+$")
+
+
+def _base_path(request_path: str, base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return request_path[len(base):] if base and request_path.startswith(base) else request_path
+
+
+class SecurityHeaders(tornado.web.OutputTransform):
+    """Adds the security headers to every response (static files included); the
+    Content-Security-Policy depends on the path (below ``base_url``, set per server)."""
+
+    base_url = "/"
+
+    def __init__(self, request):
+        self.request = request
+        super().__init__(request)
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        for name, value in SECURITY_HEADERS.items():
+            headers[name] = value
+        path = _base_path(self.request.path, self.base_url)
+        if path in ("", "/") or status_code == 404:
+            csp = CSP_STATIC
+        elif path.startswith("/reports/"):
+            csp = CSP_REPORT
+        else:
+            host = self.request.host
+            csp = CSP_DASHBOARD.format(ws=f"ws://{host} wss://{host}")
+        headers["Content-Security-Policy"] = csp
+        return status_code, headers, chunk
+
+
+class NotFoundHandler(JupyterHandler):
+    """404 with a plain page for every method (no traceback, no server detail)."""
+
+    def prepare(self):
+        self.set_status(404)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(not_found_html(self.base_url))
+
+    def check_xsrf_cookie(self):           # a 404 whatever the method
+        return None
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(not_found_html(self.base_url))
+
+
+def _reports() -> Path:
+    return Path(os.environ.get(REPORTS_ENV) or "reports")
+
+
+class HomeHandler(JupyterHandler):
+    """The home page; sets the _xsrf cookie (the dashboards' close-tab beacon sends it back)."""
+
+    def get(self):
+        self.xsrf_token                     # noqa: B018 - sets the _xsrf cookie
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(home_html(_reports(), self.base_url))
+
+
+class ReportHandler(JupyterHandler):
+    """``/reports/<plan>/<year>.html``: the edition's static HTML report (kept in memory until the
+    edition is republished); 404 when there is no such edition."""
+
+    _cache: dict[tuple[str, str], tuple[int, bytes]] = {}
+
+    async def get(self, plan_id: str, year: str):
+        manifest = edition_dir(_reports(), plan_id, year) / MANIFEST_FILE
+        if not manifest.exists():
+            raise tornado.web.HTTPError(404)
+        stamp = manifest.stat().st_mtime_ns
+        cached = self._cache.get((plan_id, year))
+        if cached is None or cached[0] != stamp:
+            from .exports import html_report_bytes
+            body = await asyncio.get_running_loop().run_in_executor(
+                None, html_report_bytes, _reports(), plan_id, year)
+            self._cache[(plan_id, year)] = cached = (stamp, body)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(cached[1])
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(not_found_html(self.base_url) if status_code == 404
+                    else "<!DOCTYPE html><html lang='en'><title>Error</title><p>The report could "
+                         "not be built; the server log says why.</p></html>")
+
+
+class SafeTemplateStaticFileHandler(TemplateStaticFileHandler):
+    """Voila's template static files, with 404 (not a 500 and a traceback) for any path that is
+    not ``<template>/static/<file>`` or that climbs out with ``..``."""
+
+    def parse_url_path(self, path):
+        if not TEMPLATE_PATH_RE.match(path or ""):
+            raise tornado.web.HTTPError(404)
+        try:
+            return super().parse_url_path(path)
+        except (AssertionError, ValueError, KeyError, OSError):
+            raise tornado.web.HTTPError(404) from None
+
+    @classmethod
+    def get_absolute_path(cls, root, path):
+        try:
+            return super().get_absolute_path(root, path)
+        except (AssertionError, ValueError, KeyError, OSError):
+            raise tornado.web.HTTPError(404) from None
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(not_found_html("/") if status_code == 404 else "")
+
+
+class PlanMetricsVoila(Voila):
+    """Voila with the project's home page, report route, 404s and security headers."""
+
+    def init_settings(self):
+        self.config.IdentityProvider.cookie_options = {"samesite": "Lax"}
+        settings = super().init_settings()
+        settings["default_handler_class"] = NotFoundHandler
+        settings["xsrf_cookie_kwargs"] = {"samesite": "Strict", "httponly": False}
+        return settings
+
+    def init_handlers(self):
+        url = lambda p: url_path_join(self.server_url, p)   # noqa: E731
+        ours = [(url(r"/?"), HomeHandler),
+                (url(REPORT_RE), ReportHandler),
+                (url(r"/(?:login|logout)/?"), NotFoundHandler),
+                (url(r"/voila/tree(?:/.*)?"), NotFoundHandler),
+                (url(r"/voila/api/contents(?:/.*)?"), NotFoundHandler),
+                (url(r"/voila/templates/(.*)"), SafeTemplateStaticFileHandler)]
+        return ours + super().init_handlers()
+
+    def listen(self):
+        transform = type("PlanMetricsHeaders", (SecurityHeaders,), {"base_url": self.base_url})
+        self.app.transforms.append(transform)
+        super().listen()
+
+
+main = PlanMetricsVoila.launch_instance
+
+if __name__ == "__main__":
+    main()
