@@ -421,10 +421,12 @@ def test_download_what_i_see(page, server, reports):
     assert {r["Building ID"] for r in rows} == {building}
     shown = {(r["Measure ID"], r["Shown as"]) for r in rows}
     assert shown == set(zip(want.measure_id, want.display))
-    # a suppressed cell is downloaded as its text, with no number beside it
+    # a suppressed cell is downloaded as its text (in Value too, so an empty cell is never read
+    # as a zero), with no count beside it
     for r in rows:
         if r["Suppressed"] == "Yes":
-            assert r["Value"] == r["Numerator"] == r["Number of people"] == ""
+            assert r["Value"] == r["Shown as"] != ""
+            assert r["Numerator"] == r["Number of people"] == ""
 
     # the chart picker's first chart as PNG: a real PNG named for the measure and view
     first = clayton_goals()["G2"][0]

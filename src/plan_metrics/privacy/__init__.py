@@ -10,15 +10,25 @@
 - ``audit``: the proof over a whole reports folder (``plan-metrics audit``).
 """
 
-from .audit import audit
 from .display import band_of, band_x, format_change, format_value, unit_of
 from .display import display
 from .local import NUMBER_COLUMNS, apply, families, suppression_flags
-from .model import compares, relation_of
 
 #: the counts whose true values the compute step hands to the run's protection, never published
 COUNT_COLUMNS = ("n", "numerator", "denominator")
 PRIVATE_COLUMNS = ("band", "n_true", "numerator_true", "denominator_true")
+
+#: imported on first use: they pull in the LP solver (scipy, HiGHS), which a dashboard kernel that
+#: only formats published values never needs (about 30 MiB of its memory)
+_LAZY = {"audit": ".audit", "compares": ".model", "relation_of": ".model"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["audit", "band_of", "band_x", "format_change", "format_value", "unit_of", "display",
            "NUMBER_COLUMNS", "apply", "families", "suppression_flags", "compares", "relation_of",
