@@ -316,7 +316,7 @@ def text_of(cmp: dict | None) -> str:
             better = {True: cols["better"], False: cols["worse"], None: ""}
             out.append(_table(
                 [cols["measure"], cols["id"], cols["group"], fr["school_year"], to["school_year"],
-                 cols["change"], cols["interval"], ""],
+                 cols["change"], cols["interval"], cols["direction"]],
                 [[r["title"][:48], r["measure_id"], r["whose"], r["from_display"], r["to_display"],
                   r["change"], f"{format_change(r['low'], r['unit'])} to "
                   f"{format_change(r['high'], r['unit'])}", better[r["better"]]]
