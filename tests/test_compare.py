@@ -253,3 +253,20 @@ def test_a_missing_reports_folder_is_one_error(tmp_path, capsys):
     assert cli.main(["compare", "--plan", PLAN, "--year", "2023-24",
                      "--reports", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_board_card_marks_a_revised_number_with_the_date_of_the_edition_it_replaced(
+        republished):
+    from plan_metrics.dashboard.board import BoardApp
+
+    app = BoardApp(republished)
+    assert app.filters.year == "2023-24"
+    app._first_cards = None      # every card of the goal (the browser's first render does this)
+    app.apply_query("plan=ccps-sip-2018&year=2023-24&goal=PO1&building=ALL&group=all")
+    heads = {c.measure_id: c.head.value for c in app.cards if c.measure_id}
+    assert "Revised since the edition of 2026-03-02 (was 60%)" in heads["PO1-ela-proficient"]
+    assert "Revised since" not in heads["PO1-math-proficient"]   # 55% both times
+    # at the building, the card says what it showed then
+    app.apply_query("plan=ccps-sip-2018&year=2023-24&goal=PO1&building=B1&group=all")
+    heads = {c.measure_id: c.head.value for c in app.cards if c.measure_id}
+    assert "Revised since the edition of 2026-03-02 (was 78%)" in heads["PO1-ela-proficient"]
