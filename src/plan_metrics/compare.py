@@ -284,6 +284,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _cut(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
 def _short(h) -> str:
     return "-" if h is None else str(h)[:12]
 
@@ -308,7 +312,7 @@ def text_of(cmp: dict | None) -> str:
         out.append(_table([cols["measure"], cols["id"], fr["school_year"] if cmp["kind"] == "years"
                            else cols["was"], to["school_year"] if cmp["kind"] == "years" else
                            cols["now"]],
-                          [[s["title"][:48], s["measure_id"], s["from"], s["to"]] for s in sts]))
+                          [[_cut(s["title"]), s["measure_id"], s["from"], s["to"]] for s in sts]))
     if cmp["kind"] == "years":
         rows = cmp["moved"]
         out += ["", T("moved", count=len(rows), earlier=fr["school_year"], later=to["school_year"])]
@@ -317,7 +321,7 @@ def text_of(cmp: dict | None) -> str:
             out.append(_table(
                 [cols["measure"], cols["id"], cols["group"], fr["school_year"], to["school_year"],
                  cols["change"], cols["interval"], cols["direction"]],
-                [[r["title"][:48], r["measure_id"], r["whose"], r["from_display"], r["to_display"],
+                [[_cut(r["title"]), r["measure_id"], r["whose"], r["from_display"], r["to_display"],
                   r["change"], f"{format_change(r['low'], r['unit'])} to "
                   f"{format_change(r['high'], r['unit'])}", better[r["better"]]]
                  for r in rows]))
@@ -327,7 +331,7 @@ def text_of(cmp: dict | None) -> str:
     if rows:
         out.append(_table([cols["measure"], cols["id"], cols["where"], cols["group"], cols["was"],
                            cols["now"], cols["change"]],
-                          [[r["title"][:48], r["measure_id"], r["where"], r["whose"],
+                          [[_cut(r["title"]), r["measure_id"], r["where"], r["whose"],
                             r["from_display"], r["to_display"], r["change"]] for r in rows]))
     params = cmp["parameters"]
     out += ["", T("parameters", count=len(params))]

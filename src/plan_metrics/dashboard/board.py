@@ -461,6 +461,8 @@ def _revised_html(d: PlanData, m: Measure, f, group_by: str, group: str) -> str:
     was = mark["cells"].get((f.building, group_by, group))
     if was is not None:
         words += " (" + texts.fill("compare.revised_was", display=was) + ")"
+    else:   # revised elsewhere: at other buildings or for other groups
+        words += " (" + texts.fill("compare.revised_count", count=len(mark["cells"])) + ")"
     return f'<p class="pm-revised" role="note">{_esc(words)}</p>'
 
 
