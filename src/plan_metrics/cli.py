@@ -1,4 +1,5 @@
-"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export.
+"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export,
+compare, audit.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -63,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, choices=["png", "svg", "pdf", "pptx", "xlsx", "html"])
     e.add_argument("--reports", default=None)
     e.add_argument("--out", default=".")
+
+    c = sub.add_parser("compare", help="what changed between two years, or since a republished "
+                                       "year's earlier edition")
+    c.add_argument("--plan", required=True)
+    c.add_argument("--year", required=True)
+    c.add_argument("--against", default=None, metavar="YEAR|EDITION_DIR",
+                   help="an earlier or later published year, or an edition kept in "
+                        "<year>/history/ (its folder or name); default: the last report")
+    c.add_argument("--reports", default=None)
     return p
 
 
@@ -79,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import main as cmd
         elif args.command == "audit":
             from .privacy.audit import main as cmd
+        elif args.command == "compare":
+            from .compare import main as cmd
         else:
             from .exports import main as cmd
         return int(cmd(args) or 0)

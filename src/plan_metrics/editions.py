@@ -1,13 +1,18 @@
 """Reading published editions (DESIGN.md section 8): the only thing dashboards and exports read.
 
 An edition is ``<reports>/<plan_id>/<school_year>/`` with results.parquet, status.parquet,
-manifest.json and notebooks/. Everything here reads suppressed aggregates only.
+manifest.json and notebooks/. Republishing a plan-year keeps the edition it replaces, whole, in
+``<school_year>/history/<its published time, UTC, YYYYMMDDTHHMMSSZ>/`` (``history_editions``,
+``read_edition_at``); the finders of the current editions (``list_editions``, ``read_edition``,
+``read_history``) never read history. Everything here reads suppressed aggregates only.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +24,11 @@ from .paths import REPORTS_DIR
 from .results import RESULTS_COLUMNS, STATUS_COLUMNS, conform
 
 RESULTS_FILE, STATUS_FILE, MANIFEST_FILE = "results.parquet", "status.parquet", "manifest.json"
+#: the folder of an edition that keeps the editions it replaced (DESIGN.md section 8)
+HISTORY_DIR = "history"
+#: a history edition's name: its published time, UTC (an optional -2, -3 ... when two editions
+#: of a plan-year were published within the same second)
+HISTORY_NAME_RE = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
 #: the primary-suppression minimum of an edition whose manifest does not say (DESIGN.md 6)
 DEFAULT_MIN_N = 10
 
@@ -116,3 +126,83 @@ def read_history(reports: Path | str, plan_id: str, up_to: str | None = None
     parts = [read_edition(reports, plan_id, y) for y in years]
     return (pd.concat([e.results for e in parts], ignore_index=True),
             pd.concat([e.status for e in parts], ignore_index=True))
+
+
+# ---- history: the editions a republished plan-year replaced --------------------------------------
+
+def published_time(manifest: dict, folder: Path | str | None = None) -> datetime:
+    """When an edition was published (UTC): its manifest's end time (the edition is moved into
+    place as soon as it is written), else its start time, else the manifest file's mtime."""
+    for key in ("ended", "started"):
+        text = manifest.get(key)
+        if text:
+            try:
+                t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    if folder is not None and (Path(folder) / MANIFEST_FILE).exists():
+        return datetime.fromtimestamp((Path(folder) / MANIFEST_FILE).stat().st_mtime, timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def history_name(manifest: dict, history: Path | str, folder: Path | str | None = None) -> str:
+    """The name the edition of ``manifest`` takes in the ``history`` folder: its published time,
+    UTC, ``YYYYMMDDTHHMMSSZ`` (DESIGN.md section 8), with ``-2``, ``-3``... only when an edition
+    published in the same second is already there."""
+    base = published_time(manifest, folder).strftime("%Y%m%dT%H%M%SZ")
+    name, k = base, 1
+    while (Path(history) / name).exists():
+        k += 1
+        name = f"{base}-{k}"
+    return name
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One edition kept in a plan-year's history: its folder name, path and published time."""
+    name: str
+    path: Path
+    published: datetime
+
+    @property
+    def date(self) -> str:
+        """The published date, 'YYYY-MM-DD' (UTC), as the board reads it."""
+        return self.published.strftime("%Y-%m-%d")
+
+
+def history_editions(reports: Path | str, plan_id: str, school_year: str) -> list[HistoryEntry]:
+    """The editions kept in ``<plan_id>/<school_year>/history/``, oldest first (complete ones
+    only: manifest, results and status present)."""
+    folder = edition_dir(reports, plan_id, school_year) / HISTORY_DIR
+    out = []
+    if folder.is_dir():
+        for d in folder.iterdir():
+            m = HISTORY_NAME_RE.match(d.name)
+            if not (m and d.is_dir() and all((d / f).is_file() for f in
+                                              (MANIFEST_FILE, RESULTS_FILE, STATUS_FILE))):
+                continue
+            t = datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+            out.append(HistoryEntry(d.name, d, t))
+    return sorted(out, key=lambda e: (e.published, int(HISTORY_NAME_RE.match(e.name).group(2)
+                                                        or 1)))
+
+
+def read_edition_at(folder: Path | str) -> Edition:
+    """Read the edition in ``folder`` (a current one or one kept in history); PlanMetricsError
+    when the folder holds no complete edition."""
+    d = Path(folder)
+    missing = [f for f in (MANIFEST_FILE, RESULTS_FILE, STATUS_FILE) if not (d / f).is_file()]
+    if missing:
+        raise PlanMetricsError(
+            f"{str(d)!r} is not an edition (it has no {', '.join(missing)})", str(d),
+            "give the folder of a published edition, e.g. reports/<plan>/<year> or one of "
+            "reports/<plan>/<year>/history/<YYYYMMDDTHHMMSSZ>")
+    try:
+        manifest = json.loads((d / MANIFEST_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise PlanMetricsError(f"The manifest of {str(d)!r} cannot be read ({e})",
+                               str(d / MANIFEST_FILE), "give the folder of a published "
+                               "edition; rerun plan-metrics run if this one is damaged") from None
+    return _read(str(d), (d / MANIFEST_FILE).stat().st_mtime_ns,
+                 str(manifest.get("plan_id") or ""), str(manifest.get("school_year") or ""))

@@ -396,6 +396,7 @@ class BoardApp:
             f'<h3>{_esc(m.title)}</h3>{headline}'
             f'<p class="pm-value">{value} <span class="pm-where">{_esc(place)}, '
             f'{_esc(f.year)}, {_esc(row.whose)}</span></p>'
+            f'{_revised_html(d, m, f, gb, g)}'
             f'<p class="pm-change">{" &middot; ".join(changes) or "No earlier year to compare."}</p>'
             f'<p class="pm-status" data-place="{_esc(place)}">Status{follows}: '
             f'<strong class="pm-status-of">{_esc(place)}:</strong> {badge(word)} <span class="pm-rule">{_esc(rule)}</span></p></div>')
@@ -448,6 +449,21 @@ class BoardApp:
         card.breakdown_text.value = (
             f'<div class="pm-by-building" data-measure="{_esc(m.id)}"><h4>{_esc(m.title)} by '
             f'building, {_esc(f.year)} ({_esc(row.whose)})</h4>{body}</div>')
+
+
+def _revised_html(d: PlanData, m: Measure, f, group_by: str, group: str) -> str:
+    """"Revised since the edition of 2026-03-02" on a card whose measure has a published number
+    of the year revised by a republished edition (with the value shown then, if it is this one)."""
+    mark = d.revisions(f.year).get(m.id)
+    if not mark:
+        return ""
+    words = texts.fill("compare.revised_since", date=mark["date"])
+    was = mark["cells"].get((f.building, group_by, group))
+    if was is not None:
+        words += " (" + texts.fill("compare.revised_was", display=was) + ")"
+    else:   # revised elsewhere: at other buildings or for other groups
+        words += " (" + texts.fill("compare.revised_count", count=len(mark["cells"])) + ")"
+    return f'<p class="pm-revised" role="note">{_esc(words)}</p>'
 
 
 def _ci(r: dict, unit: str) -> str:

@@ -174,6 +174,15 @@ class PlanData:
         i = self.years.index(year) if year in self.years else -1
         return self.years[i - 1] if i > 0 else None
 
+    def revisions(self, year: str) -> dict[str, dict]:
+        """The year's revised measures (compare.revisions: measure id -> the date of the edition
+        the current one replaced and the cells' displays then), read once per year."""
+        cache = self.__dict__.setdefault("_revisions", {})
+        if year not in cache:
+            from ..compare import revisions
+            cache[year] = revisions(self.reports, self.plan_id, year)
+        return cache[year]
+
     def status_counts(self, year: str) -> dict[str, dict[str, int]]:
         """goal id -> {status word: number of the goal's measures with it} for the year."""
         out = {}

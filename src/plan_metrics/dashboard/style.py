@@ -31,6 +31,7 @@ CSS = """<style>
 .pm-details summary { cursor: pointer; color: #0060A0; font-size: 13px; }
 .pm-alt { font-size: 13px; }
 .pm-link { font-size: 13px; word-break: break-all; }
+.pm-revised { font-size: 13px; margin: 2px 0; padding-left: 6px; border-left: 4px solid #B36B00; }
 </style>"""
 
 

@@ -14,8 +14,10 @@ A run, for each plan and school year:
    reports folder (privacy.protect), computes the status, validates both and publishes each
    edition atomically (``publish``): everything is written to
    ``reports/<plan>/.<year>.tmp-<pid>-XXXX`` and moved into place only when every notebook
-   succeeded and the privacy audit passed. A failed or interrupted run leaves the previous edition
-   untouched and no temporary folder behind; a failed notebook is kept, executed with its error
+   succeeded and the privacy audit passed. Republishing keeps the replaced edition whole in
+   ``<year>/history/<its published time, UTC, YYYYMMDDTHHMMSSZ>/`` (``publish.keep_history``), and
+   the swap is one atomic exchange of the two folders. A failed or interrupted run leaves the
+   previous edition untouched and no temporary folder behind; a failed notebook is kept, executed with its error
    marked, in ``reports/<plan>/.failed/<year>/<domain>.ipynb``.
 
 Modules: ``run`` (the entry point, ``run()`` and ``main()``), ``execute`` (one notebook),

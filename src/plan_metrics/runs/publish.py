@@ -1,8 +1,21 @@
 """Publishing an edition: combine the domains' rows, compute the status, write the edition into
-its temporary folder and move it into place atomically; clean-up of what killed runs left."""
+its temporary folder and move it into place atomically; clean-up of what killed runs left.
+
+History (DESIGN.md section 8): when a plan-year is republished, the temporary folder also receives,
+before the swap, the history the old edition kept and the old edition itself (everything but its
+``history/``) as ``history/<its published time, UTC, YYYYMMDDTHHMMSSZ>/`` (``keep_history``), as
+hard links where the file system allows (published files are never rewritten in place), else as
+copies. The old folder is left untouched until the swap, which is one ``renameat2(RENAME_EXCHANGE)``
+where the kernel and file system offer it: killed at any instant, even by SIGKILL, the plan-year
+holds either the old edition or the new one (with the old one in its history), and what is left
+under a temporary name is removed by the next run (``_sweep_stale``). Without the exchange the swap
+is two renames, and a trash folder left between them is renamed back by the next run.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import random
 import re
@@ -63,6 +76,8 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
     bld = tables.get("buildings")
     man["buildings"] = ({} if bld is None else
                         dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
+    # the edition this one replaces, kept whole in its history (None: the first edition)
+    man["replaced"] = keep_history(ed.tmp, ed.target)
     write_edition(ed.tmp, results, status, man)
     for domain in ed.domains:
         rewrite_tables(ed.tmp / "notebooks" / f"{domain}.ipynb", ed, domain, results)
@@ -130,23 +145,87 @@ def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options,
     return status.iloc[status["measure_id"].map(order).argsort(kind="stable")]
 
 
+def keep_history(new: Path, target: Path) -> str | None:
+    """Put into ``new/history/`` what republishing ``target`` must keep: the editions
+    ``target/history/`` holds and ``target``'s own edition (all but its history), whole, under
+    its published time (editions.history_name). ``target`` itself is not touched. Returns the
+    name the replaced edition takes, None when ``target`` holds no edition (a first run)."""
+    from ..editions import HISTORY_DIR, MANIFEST_FILE, history_name
+
+    if not (target / MANIFEST_FILE).is_file():
+        return None
+    hist = Path(new) / HISTORY_DIR
+    hist.mkdir(exist_ok=True)
+    old = target / HISTORY_DIR
+    if old.is_dir():
+        for entry in sorted(old.iterdir()):
+            if entry.is_dir():
+                shutil.copytree(entry, hist / entry.name, copy_function=_link_or_copy,
+                                symlinks=True)
+            else:
+                _link_or_copy(entry, hist / entry.name)
+    name = history_name(manifest_mod.read(target / MANIFEST_FILE) or {}, hist, target)
+    shutil.copytree(target, hist / name, copy_function=_link_or_copy, symlinks=True,
+                    ignore=lambda d, names: [HISTORY_DIR] if Path(d) == target else [])
+    return name
+
+
+def _link_or_copy(src, dst) -> None:
+    """A hard link of a published file (never rewritten in place), or a copy across devices."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def replace_dir(new: Path, target: Path) -> None:
-    """Move folder ``new`` to ``target`` atomically enough: the old target is first renamed to a
-    trash name (one os.replace), the new one renamed into place (another), the trash deleted.
-    An interrupt (Ctrl-C) arriving during the two renames takes effect after them."""
+    """Move folder ``new`` to ``target`` atomically: where the system offers it, one exchange of
+    the two folders (renameat2 RENAME_EXCHANGE), then the old one (now at ``new``) deleted;
+    otherwise the old target is renamed to a trash name (one os.replace), the new one renamed
+    into place (another), the trash deleted. An interrupt (Ctrl-C) arriving during the renames
+    takes effect after them."""
     trash = None
     with _interrupts_deferred():
-        if target.exists():
-            trash = target.parent / f".{target.name}.trash-{os.getpid()}-{random.randrange(16**6):06x}"
-            os.replace(target, trash)
-        try:
-            os.replace(new, target)
-        except BaseException:
-            if trash is not None:
-                os.replace(trash, target)
-            raise
+        if target.exists() and _exchange(new, target):
+            trash = new   # the old edition, under the temporary name that _sweep_stale knows
+        else:
+            if target.exists():
+                trash = target.parent / (f".{target.name}.trash-{os.getpid()}-"
+                                         f"{random.randrange(16**6):06x}")
+                os.replace(target, trash)
+            try:
+                os.replace(new, target)
+            except BaseException:
+                if trash is not None:
+                    os.replace(trash, target)
+                raise
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+_renameat2 = None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux renameat2 RENAME_EXCHANGE). False where the C
+    library, kernel or file system does not offer it (the caller then renames twice)."""
+    global _renameat2
+    if _renameat2 is None:
+        try:
+            _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+            _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_uint]
+        except (AttributeError, OSError):
+            _renameat2 = False
+    if _renameat2 is False:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 class _interrupts_deferred:
@@ -171,11 +250,17 @@ _STALE = re.compile(r"^\.(?:run|.+\.tmp|.+\.trash)-(\d+)-")
 
 
 def _sweep_stale(reports: Path) -> None:
-    """Delete temporary folders left by runs that were killed (their process no longer exists)."""
+    """Delete temporary folders left by runs that were killed (their process no longer exists).
+    A trash folder whose plan-year folder is missing (a run killed between the two renames of
+    ``replace_dir`` without the exchange) holds the edition still in force: it is renamed back."""
     candidates = [*reports.glob(".run-*"), *reports.glob("*/.*.tmp-*"), *reports.glob("*/.*.trash-*")]
     for path in candidates:
         m = _STALE.match(path.name)
         if m and not _alive(int(m.group(1))):
+            year = path.name[1:].split(".trash-")[0] if ".trash-" in path.name else None
+            if year and not (path.parent / year).exists():
+                os.replace(path, path.parent / year)
+                continue
             shutil.rmtree(path, ignore_errors=True)
 
 
