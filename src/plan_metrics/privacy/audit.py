@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import lp
-from .model import BANDED, HIDDEN, build_model, system_of
+from .model import BANDED, HIDDEN, PUBLISHED, build_model, system_of
 from .tables import edition_tables, latent_for_audit
 
 
@@ -31,6 +31,7 @@ class Exposure:
     low: float
     high: float
     need: float
+    shown_by: str = ""
 
     def __str__(self) -> str:
         return (f"{self.cell}: an attacker can narrow it to {self.low:g}..{self.high:g} "
@@ -42,6 +43,9 @@ class Report:
     """What the audit found: per edition its hidden cells and the narrowest range achieved."""
     editions: pd.DataFrame
     exposures: list[Exposure] = field(default_factory=list)
+    #: counts an edition hides that another edition of the folder shows (a kept edition under a
+    #: lower min_n): public, so not a hidden count an attacker could work out
+    shown_elsewhere: list[Exposure] = field(default_factory=list)
     seconds: float = 0.0
     unknown_cells: int = 0
     components: int = 0
@@ -68,6 +72,11 @@ class Report:
                      f"independent parts, {self.solves} linear programs, {self.seconds:.1f} s.")
         for e in self.exposures[:20]:
             lines.append(f"  - {e}")
+        if self.shown_elsewhere:
+            lines.append(f"{len(self.shown_elsewhere)} count(s) hidden in one edition are shown "
+                         f"by another (a cell once published stays published), e.g.:")
+            for e in self.shown_elsewhere[:5]:
+                lines.append(f"  - {e.cell} (hidden in {e.edition}; shown by {e.shown_by})")
         return "\n".join(lines)
 
 
@@ -124,6 +133,8 @@ def audit(reports: Path | str | None = None, protection: int | None = None,
     ranges, figures = lp.ranges(sysm)
     cell_var = {int(c): v for v, c in enumerate(var_cells)}
     exposures: list[Exposure] = []
+    elsewhere: list[Exposure] = []
+    shown_by = _shown_by(model)
     rows = []
     for folder, manifest, mine in meta:
         hidden = banded = 0
@@ -141,8 +152,13 @@ def audit(reports: Path | str | None = None, protection: int | None = None,
                     v = cell_var.get(int(ids[ri, j]))
                     need = protection if s == HIDDEN else 1
                     if v is None:  # published by another row: known
-                        exposures.append(_exposure(folder, t, ri, j, float("nan"),
-                                                   float("nan"), need))
+                        e = _exposure(folder, t, ri, j, float("nan"), float("nan"), need)
+                        others = shown_by.get(int(ids[ri, j]), set()) - {str(folder)}
+                        if others:
+                            e.shown_by = ", ".join(sorted(others))
+                            elsewhere.append(e)
+                        else:
+                            exposures.append(e)
                         continue
                     r = ranges.get(v)
                     if r is None:
@@ -158,8 +174,22 @@ def audit(reports: Path | str | None = None, protection: int | None = None,
                      "hidden": hidden, "primary": rec.get("hidden_primary", "?"),
                      "complementary": rec.get("hidden_complementary", "?"), "banded": banded,
                      "min range": min(widths) if widths else float("nan")})
-    return Report(pd.DataFrame(rows), exposures, time.perf_counter() - started, len(var_cells),
-                  figures["components"], figures["solves"], protection)
+    return Report(pd.DataFrame(rows), exposures, elsewhere, time.perf_counter() - started,
+                  len(var_cells), figures["components"], figures["solves"], protection)
+
+
+def _shown_by(model) -> dict[int, set[str]]:
+    """{cell: the edition folders whose rows publish it} (a banded row publishes its n only)."""
+    out: dict[int, set[str]] = {}
+    for t, ids in zip(model.tables, model.cells.row_cells):
+        if t.latent:
+            continue
+        st = t.rows["state"].to_numpy(dtype=object)
+        for j in range(ids.shape[1]):
+            pub = (st == PUBLISHED) | ((st == BANDED) & (j == 0))
+            for c in ids[pub, j].tolist():
+                out.setdefault(int(c), set()).add(str(getattr(t, "edition", "")))
+    return out
 
 
 def _exposure(folder, t, ri, j, low, high, need) -> Exposure:

@@ -103,7 +103,7 @@ def scope_of(input_hashes: dict) -> str:
     return _digest(sorted((str(k), str(v)) for k, v in (input_hashes or {}).items()))
 
 
-@dataclass
+@dataclass(eq=False)   # a table is itself: two built from the same data are still two
 class Table:
     """One measure-year's rows as the model sees them.
 

@@ -62,6 +62,7 @@ class Outcome:
     banded: int = 0
     whole_lines: list[str] = field(default_factory=list)
     min_width: float = float("inf")
+    published_earlier: list[str] = field(default_factory=list)   # hidden now, shown before
 
 
 class _Groups:
@@ -209,7 +210,7 @@ def protect(tables: list[Table], links, protection: float,
             raise err
     else:
         raise Unprotectable("the reports folder", f"no pattern found in {MAX_ROUNDS} rounds")
-    _check_known_hidden(model, groups)
+    out.published_earlier = _check_known_hidden(model, groups, fixed_known)
     for ti in new:
         st = tables[ti].rows["state"].to_numpy(dtype=object)
         for ri in range(len(st)):
@@ -227,19 +228,28 @@ def protect(tables: list[Table], links, protection: float,
     return model, out
 
 
-def _check_known_hidden(model: Model, groups: _Groups) -> None:
-    """A hidden row's counts must be hidden everywhere: an edition already published that shows
-    one (e.g. under a lower min_n) makes the pattern unprovable."""
+def _check_known_hidden(model: Model, groups: _Groups, fixed_known: dict[int, bool]) -> list[str]:
+    """A hidden row's counts must be hidden in every new row. One that an edition already
+    published shows (a kept edition under a lower min_n, say) is public and cannot be taken back:
+    it needs no protection and is returned by name, for the record; every count hidden
+    everywhere has been protected with it as a known value."""
     known = model.known()
+    earlier = []
     for ti in groups.new:
         st = model.tables[ti].rows["state"].to_numpy(dtype=object)
         ids = model.cells.row_cells[ti]
         for ri in np.flatnonzero(st == HIDDEN):
             for j in (0, 1):
-                if known[ids[ri, j]]:
-                    where = _any_published(model, int(ids[ri, j]))
-                    raise Unprotectable(_cell_name(model.tables[ti], ri, j),
-                                        f"it is hidden here but published by {where}")
+                c = int(ids[ri, j])
+                if not known[c]:
+                    continue
+                if fixed_known.get(c):
+                    earlier.append(_cell_name(model.tables[ti], ri, j))
+                    continue
+                raise Unprotectable(_cell_name(model.tables[ti], ri, j),
+                                    f"it is hidden here but published by "
+                                    f"{_any_published(model, c)}")
+    return earlier
 
 
 def _any_published(model: Model, cell: int) -> str:

@@ -60,9 +60,9 @@ def protect_editions(editions, tables, reports: Path, log=None) -> dict:
         tables_of[ed] = mine
         new += mine
     latent_tables = [t for t in latent.values() if t is not None]
-    targets = {Path(ed.target).resolve() for ed in editions}
-    folders = [f for f in edition_folders(reports) if f.resolve() not in targets]
-    fixed, links, senses, _ = read_tables(folders)
+    # Every edition in the folder is published, the ones these replace too: republishing keeps
+    # the replaced edition whole under history/, so what it shows stays shown.
+    fixed, links, senses, _ = read_tables(edition_folders(reports))
     links = list(links) + M.link_equal_lines(new + latent_tables)
     protection = max(options_of(ed.params).protection for ed in editions)
     try:
@@ -159,4 +159,7 @@ def _counts(tabs: list[M.Table], outcome, min_n: int) -> dict:
     return {"hidden_primary": primary, "hidden_complementary": complementary, "banded": banded,
             "rounds": outcome.rounds, "min_range": outcome.min_width,
             "whole_lines": [w for w in outcome.whole_lines
-                            if any(w == t.name for t in tabs)]}
+                            if any(w == t.name for t in tabs)],
+            # hidden here but shown by an edition published before (kept under history/)
+            "published_earlier": [c for c in outcome.published_earlier
+                                  if any(f" of {t.name}, " in c for t in tabs)]}
