@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 import tornado.web
+from jupyter_server import DEFAULT_STATIC_FILES_PATH
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from voila.app import Voila
@@ -48,9 +49,6 @@ CSP_DASHBOARD = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                     "X-Frame-Options": "SAMEORIGIN"}
 REPORT_RE = r"/reports/([a-z0-9][a-z0-9_-]{0,63})/(\d{4}-\d{2})\.html"
-#: The project template's own static files (also what Jupyter Server's error page links to).
-STATIC_DIR = Path(__file__).parent / "templates" / "voila" / "templates" / "plan-metrics" / "static"
-
 #: A well-formed template static path: <template>/static/<file path without dot-segments>.
 TEMPLATE_PATH_RE = re.compile(r"^[A-Za-z0-9_-]+/static/(?!.*(?:^|/)\.\.?(?:/|$))[\w./-]+$")
 
@@ -176,7 +174,8 @@ class PlanMetricsVoila(Voila):
         settings["xsrf_cookie_kwargs"] = {"samesite": "Strict", "httponly": False}
         # Jupyter Server's error page (a websocket to a kernel already culled answers 404 with it)
         # calls static_url, which raises without a static_path: "Uncaught exception" in the log.
-        settings.setdefault("static_path", str(STATIC_DIR))
+        # Its own static folder holds the favicon and styles the page links to.
+        settings.setdefault("static_path", DEFAULT_STATIC_FILES_PATH)
         return settings
 
     def init_handlers(self):
