@@ -68,8 +68,13 @@ def main() -> None:
             first.append(rows.drop(columns=[c for c in privacy.PRIVATE_COLUMNS
                                             if c in rows.columns]))
     t1 = time.perf_counter()
-    protected = protect_editions(eds, tables, reports)
+    print(f"computed {len(eds)} editions in {t1 - t0:.1f} s; protecting them together ...",
+          flush=True)
+    protected = protect_editions(eds, tables, reports,
+                                 log=lambda m: print(f"  [{time.perf_counter() - t1:.0f} s] {m}",
+                                                     flush=True))
     t2 = time.perf_counter()
+    print(f"protected in {t2 - t1:.1f} s; writing and auditing ...", flush=True)
     finals = []
     for ed in eds:
         results, record = protected[ed]
