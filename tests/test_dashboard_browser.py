@@ -10,33 +10,22 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import free_port
 
 pytestmark = pytest.mark.browser
 
 YEARS = ["2021-22", "2022-23", "2023-24"]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 LABELS = {"female": "Female", "male": "Male", "nonbinary": "Nonbinary",
           "not_reported": "Not reported", "hispanic": "Hispanic", "black": "Black",
           "white": "White", "asian": "Asian", "american_indian": "American Indian",
           "pacific_islander": "Pacific Islander", "two_or_more": "Two or more races"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,40 +37,9 @@ def reports(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="module")
-def server(reports):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/voila/templates/plan-metrics/static/fontawesome/"
-                                   "css/all.min.css", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"plan-metrics serve exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("plan-metrics serve did not answer within 90 s")
-    yield base
-    proc.send_signal(2)  # SIGINT: serve stops Voila and its kernels
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def server(reports, serve):
+    with serve(reports, wait=90) as base:
+        yield base
 
 
 @pytest.fixture
@@ -376,7 +334,8 @@ def test_action_plan_completion_by_goal_and_objective(page, server, reports):
             obj = sec.locator(f'[data-objective="{o.id}"]')
             assert obj.locator(".pm-complete").inner_text() == disp[f"{o.id}-completion"]
             # the steps in the plan's words, numbered as in the plan
-            words = [" ".join(t.split()) for t in obj.locator("li").all_inner_texts()]
+            words = [" ".join(t.split()) for t in
+                     obj.locator("table.pm-steps tbody th").all_inner_texts()]
             assert words == [" ".join(s.text.split()) for s in o.action_steps]
     # no bar for a suppressed goal: bars = goals whose completion is published
     published = sum(1 for g in plan.goals

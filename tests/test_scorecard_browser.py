@@ -4,21 +4,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.browser
 
 YEARS = ["2021-22", "2022-23", "2023-24"]
-PORT = 8921   # this branch's Voila port range (8920-8939)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+PORT = 8971   # this branch's Voila port range (8971-8979)
 
 
 @pytest.fixture(scope="module")
@@ -29,46 +21,23 @@ def reports(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="module")
-def server(reports):
-    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(PORT)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{PORT}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/voila/templates/plan-metrics/static/fontawesome/"
-                                   "css/all.min.css", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"plan-metrics serve exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("plan-metrics serve did not answer within 120 s")
-    yield base
-    proc.send_signal(2)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def server(reports, serve):
+    with serve(reports, PORT) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        pg = b.new_page(viewport={"width": 1366, "height": 768})
-        pg.console = []
-        pg.on("console", lambda m: pg.console.append(m.text))
-        pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal=G1",
-                timeout=180_000)
-        pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
-        pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
-        yield pg
-        b.close()
+def page(server, browser):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    pg = ctx.new_page()
+    pg.console = []
+    pg.on("console", lambda m: pg.console.append(m.text))
+    pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal=G1",
+            timeout=180_000)
+    pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
+    pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
+    yield pg
+    ctx.close()
 
 
 def _goal_measures(goal: str) -> list[str]:

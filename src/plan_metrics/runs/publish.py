@@ -63,6 +63,10 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
     bld = tables.get("buildings")
     man["buildings"] = ({} if bld is None else
                         dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
+    # the plan's action steps (no person's data): each step's status, owner and note
+    if ed.plan.has_action_steps:
+        from ..kinds.action_completion import step_records
+        man["action_steps"] = step_records(tables, ed.plan.id, ed.year)
     write_edition(ed.tmp, results, status, man)
     for domain in ed.domains:
         rewrite_tables(ed.tmp / "notebooks" / f"{domain}.ipynb", ed, domain, results)
