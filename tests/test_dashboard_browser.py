@@ -291,34 +291,6 @@ def test_kernel_refuses_execute_request(page, server):
     assert "execute_result" not in got and "execute_reply" not in got, got
 
 
-def test_equity_review_matrix_flags_and_trend(page, server, reports):
-    """The matrix cell of a risk-ratio category shows the most extreme group of each year, and is
-    flagged exactly when that ratio is beyond the review's thresholds (2 and 0.5)."""
-    page.goto(f"{server}/voila/render/equity.ipynb", timeout=120_000)
-    page.wait_for_selector("table.pm-equity", timeout=120_000)
-    page.wait_for_selector(".pm-board svg.marks", timeout=60_000)
-    measure, char = "EQ7-suspension-rr", "race_ethnicity"
-    cell = page.locator(f'td[data-measure="{measure}"][data-characteristic="{char}"]')
-    lines = cell.locator("div").all_inner_texts()
-    assert [ln.split(":")[0] for ln in lines] == YEARS
-    for year, line in zip(YEARS, lines):
-        df = pd.read_parquet(reports / "equity-review" / year / "results.parquet")
-        rows = df[(df.measure_id == measure) & (df.building_id == "ALL") &
-                  (df.group_by == char) & ~df.suppressed & df.value.notna()]
-        if rows.empty:
-            assert "no published group" in line or "not reported" in line
-            continue
-        # the most extreme ratio is the one farthest from 1 on a log scale
-        top = rows.loc[rows.value.map(lambda v: abs(math.log(v))).idxmax()]
-        assert f"{LABELS[top.group]} {top.value:.2f}" in line
-        assert ("flagged" in line) == bool(top.value > 2 or top.value < 0.5)
-    # the qualitative categories are named, not computed
-    assert "reviewed qualitatively" in page.inner_text("table.pm-equity").lower() or \
-        "qualitative" in page.inner_text("table.pm-equity").lower()
-    # the trend chart has a text alternative and a data table
-    assert page.locator('details[data-kind="equity-trend"] table tbody tr').count() > 0
-
-
 def test_action_plan_completion_by_goal_and_objective(page, server, reports):
     page.goto(f"{server}/voila/render/action_plan.ipynb", timeout=120_000)
     page.wait_for_selector("section.pm-card[data-goal]", timeout=120_000)

@@ -136,3 +136,112 @@ def test_action_plan_filters_and_deep_link(page, server, reports):
         assert f"{g.id}: {g.statement}" in desc
         assert page.locator(f'section[data-goal="{g.id}"] h3').inner_text().startswith(
             f"{g.id}: {g.statement}")
+
+
+# ---- the equity review heatmap ---------------------------------------------------------------
+
+def open_equity(page, server, query: str = ""):
+    page.goto(f"{server}/voila/render/equity.ipynb{'?' + query if query else ''}",
+              timeout=180_000)
+    page.wait_for_selector("table.pm-heat td[data-measure]", timeout=180_000)
+
+
+def by_hand(reports: Path, measure, char: str, year: str) -> dict[str, dict]:
+    """group -> {value, low, high (the disparity and its interval, None if hidden), display} of
+    one measure, characteristic and year, from the edition's district rows: a percentage becomes
+    the gap in points to the other students' share (comparison_value), its interval the group's
+    own interval less that share."""
+    df = pd.read_parquet(reports / "equity-review" / year / "results.parquet")
+    df = df[(df.measure_id == measure.id) & (df.building_id == "ALL") & (df.group_by == char)]
+    out = {}
+    for r in df.itertuples():
+        if r.suppressed or pd.isna(r.value):
+            out[r.group] = {"value": None, "display": r.display}
+        elif measure.unit == "percent":
+            ref = r.comparison_value
+            out[r.group] = {"value": 100 * (r.value - ref), "low": 100 * (r.ci_low - ref),
+                            "high": 100 * (r.ci_high - ref)}
+        else:
+            out[r.group] = {"value": r.value, "low": r.ci_low, "high": r.ci_high}
+    return out
+
+
+def test_equity_heatmap_cells_follow_one_group_across_years(page, server, reports):
+    """Every cell names one group and shows THAT group's disparity in each of the three years (the
+    edition's numbers; hidden years say 'not shown', never a number); the group is the one
+    farthest from parity in the latest year by its interval's end nearest parity (yes/no
+    characteristics: the students who have it); flags follow the thresholds (2, 0.5, 10 points)."""
+    import math
+    from plan_metrics.plan import load_plan
+    open_equity(page, server, f"year={YEARS[-1]}")
+    plan = load_plan("equity-review")
+    cells = page.eval_on_selector_all(
+        "table.pm-heat td[data-group]:not([data-group=''])",
+        "ts => ts.map(t => ({m: t.dataset.measure, c: t.dataset.characteristic, g: t.dataset.group,"
+        " who: t.querySelector('.pm-eq-who').textContent, years: Array.from("
+        "t.querySelectorAll('.pm-eq-y')).map(y => ({y: y.dataset.year, flag: y.dataset.flag,"
+        " hidden: y.classList.contains('pm-eq-hidden'), text: y.textContent}))}))")
+    assert len(cells) >= 10
+    checked_rank = 0
+    for cell in cells:
+        m = plan.measure(cell["m"])
+        if cell["c"] == "all":
+            continue          # staff vs students: one district row
+        ratio = m.unit == "ratio"
+        assert [y["y"] for y in cell["years"]] == YEARS
+        for y in cell["years"]:
+            row = by_hand(reports, m, cell["c"], y["y"]).get(cell["g"])
+            text = y["text"].split(": ", 1)[1]          # after the screen-reader year prefix
+            if row is None or row["value"] is None:
+                assert y["hidden"] and text == (row["display"] if row else "no data"), (cell, y)
+                if text == "not shown":
+                    assert not any(ch.isdigit() for ch in y["text"].split(": ", 1)[1])
+                continue
+            v = row["value"]
+            shown = f"{v:.2f}" if ratio else f"{v:+.1f} pts"
+            assert text.startswith(shown.replace("-0.0", "0.0").replace("+0.0", "0.0")), (cell, y)
+            beyond = (v > 2 or v < 0.5) if ratio else abs(v) > 10
+            lo, hi = row["low"], row["high"]
+            whole = (lo > 2 or hi < 0.5) if ratio else (lo > 10 or hi < -10)
+            assert y["flag"] == ("" if not beyond else "flagged" if whole else "uncertain"), \
+                (cell, y)
+            assert text.endswith("flagged, uncertain" if y["flag"] == "uncertain" else
+                                 "flagged" if y["flag"] else shown.split()[-1])
+        # the group: fixed for yes/no characteristics, else the latest year's farthest by the
+        # interval's end nearest parity
+        latest = {g: r for g, r in by_hand(reports, m, cell["c"], YEARS[-1]).items()
+                  if r["value"] is not None}
+        if set(by_hand(reports, m, cell["c"], YEARS[-1])) == {"true", "false"}:
+            assert cell["g"] == "true"
+        elif len(latest) >= 2:
+            def size(x):
+                if x is None:
+                    return 0.0
+                return abs(math.log(x)) / math.log(2) if ratio else abs(x) / 10
+
+            def key(r):
+                par = 1.0 if ratio else 0.0
+                near = r["low"] if r["low"] > par else r["high"] if r["high"] < par else par
+                return (size(near), size(r["value"]))
+            assert cell["g"] == max(latest, key=lambda g: key(latest[g])), cell
+            checked_rank += 1
+    assert checked_rank >= 1
+    # the legend of hidden cells, from texts.yaml, and the colour key in words
+    legend = page.inner_text(".pm-rule")
+    assert "Not shown: groups of fewer than" in legend
+    assert "not shown" in page.inner_text('[data-kind="legend"]')
+    page.screenshot(path="/tmp/sc-browser-equity.png")
+
+
+def test_equity_cell_link_opens_its_trend(page, server, reports):
+    open_equity(page, server, "year=2023-24&measure=EQ1-belonging&by=gender")
+    # ipywidgets' option values are their labels
+    assert page.get_by_label("Trend of", exact=True).input_value() == \
+        "EQ1: Students who feel they belong at school"
+    assert page.get_by_label("by", exact=True).input_value() == "Gender"
+    href = page.get_attribute('td[data-measure="EQ8-ela-gap"][data-characteristic="disability"] a',
+                              "href")
+    assert "measure=EQ8-ela-gap" in href and "by=disability" in href
+    open_equity(page, server, "year=1999-00&by=shoe_size")
+    notice = " ".join(page.locator(".pm-notice").all_inner_texts())
+    assert "'1999-00' is not a published year" in notice and "'shoe_size'" in notice

@@ -523,7 +523,7 @@ def disparity_trend_chart(rows: pd.DataFrame | list[dict], measure: Measure, cha
     student characteristic, with the review's thresholds as dashed rules.
 
     ``rows``: records or a frame with school_year, group, disparity, display (see
-    dashboard.equity.disparities). Groups without a disparity in a year are omitted that year.
+    dashboard.equity_cells.disparities). Groups without a disparity in a year are omitted that year.
     """
     recs = rows if isinstance(rows, list) else rows.to_dict("records")
     recs = [{"school_year": str(r["school_year"]), "label": group_label(characteristic, r["group"]),
