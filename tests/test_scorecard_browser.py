@@ -144,6 +144,11 @@ def test_building_shows_its_own_status(page, reports):
     page.wait_for_function(
         "n => document.querySelector('.pm-status-of')?.textContent === n + ':'", arg=name,
         timeout=30_000)
+    # the scorecard (the block above the cards) is a separate widget: its update may arrive a
+    # moment after the cards'
+    page.wait_for_function(
+        "n => document.querySelector('.pm-scorecard caption')?.textContent.includes(n)",
+        arg=name, timeout=30_000)
     cap = page.locator(".pm-scorecard caption").inner_text()
     assert name in cap
     page.evaluate("document.querySelector('.pm-scorecard').scrollIntoView()")
