@@ -33,8 +33,6 @@ from .style import CSS, table_html
 from .widgets import new_chart, show_page
 
 PLAN_ID = "equity-review"
-#: The word "flagged": a darker vermilion, 5.3:1 on white (WCAG 1.4.3).
-FLAG_COLOR = "#A04000"
 KEYS = ("year", "measure", "by")
 
 HEAT_CSS = """<style>
