@@ -10,33 +10,22 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import free_port
 
 pytestmark = pytest.mark.browser
 
 YEARS = ["2021-22", "2022-23", "2023-24"]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 LABELS = {"female": "Female", "male": "Male", "nonbinary": "Nonbinary",
           "not_reported": "Not reported", "hispanic": "Hispanic", "black": "Black",
           "white": "White", "asian": "Asian", "american_indian": "American Indian",
           "pacific_islander": "Pacific Islander", "two_or_more": "Two or more races"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,40 +37,9 @@ def reports(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="module")
-def server(reports):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/voila/templates/plan-metrics/static/fontawesome/"
-                                   "css/all.min.css", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"plan-metrics serve exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("plan-metrics serve did not answer within 90 s")
-    yield base
-    proc.send_signal(2)  # SIGINT: serve stops Voila and its kernels
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def server(reports, serve):
+    with serve(reports, wait=90) as base:
+        yield base
 
 
 @pytest.fixture
@@ -333,34 +291,6 @@ def test_kernel_refuses_execute_request(page, server):
     assert "execute_result" not in got and "execute_reply" not in got, got
 
 
-def test_equity_review_matrix_flags_and_trend(page, server, reports):
-    """The matrix cell of a risk-ratio category shows the most extreme group of each year, and is
-    flagged exactly when that ratio is beyond the review's thresholds (2 and 0.5)."""
-    page.goto(f"{server}/voila/render/equity.ipynb", timeout=120_000)
-    page.wait_for_selector("table.pm-equity", timeout=120_000)
-    page.wait_for_selector(".pm-board svg.marks", timeout=60_000)
-    measure, char = "EQ7-suspension-rr", "race_ethnicity"
-    cell = page.locator(f'td[data-measure="{measure}"][data-characteristic="{char}"]')
-    lines = cell.locator("div").all_inner_texts()
-    assert [ln.split(":")[0] for ln in lines] == YEARS
-    for year, line in zip(YEARS, lines):
-        df = pd.read_parquet(reports / "equity-review" / year / "results.parquet")
-        rows = df[(df.measure_id == measure) & (df.building_id == "ALL") &
-                  (df.group_by == char) & ~df.suppressed & df.value.notna()]
-        if rows.empty:
-            assert "no published group" in line or "not reported" in line
-            continue
-        # the most extreme ratio is the one farthest from 1 on a log scale
-        top = rows.loc[rows.value.map(lambda v: abs(math.log(v))).idxmax()]
-        assert f"{LABELS[top.group]} {top.value:.2f}" in line
-        assert ("flagged" in line) == bool(top.value > 2 or top.value < 0.5)
-    # the qualitative categories are named, not computed
-    assert "reviewed qualitatively" in page.inner_text("table.pm-equity").lower() or \
-        "qualitative" in page.inner_text("table.pm-equity").lower()
-    # the trend chart has a text alternative and a data table
-    assert page.locator('details[data-kind="equity-trend"] table tbody tr').count() > 0
-
-
 def test_action_plan_completion_by_goal_and_objective(page, server, reports):
     page.goto(f"{server}/voila/render/action_plan.ipynb", timeout=120_000)
     page.wait_for_selector("section.pm-card[data-goal]", timeout=120_000)
@@ -376,7 +306,8 @@ def test_action_plan_completion_by_goal_and_objective(page, server, reports):
             obj = sec.locator(f'[data-objective="{o.id}"]')
             assert obj.locator(".pm-complete").inner_text() == disp[f"{o.id}-completion"]
             # the steps in the plan's words, numbered as in the plan
-            words = [" ".join(t.split()) for t in obj.locator("li").all_inner_texts()]
+            words = [" ".join(t.split()) for t in
+                     obj.locator("table.pm-steps tbody th").all_inner_texts()]
             assert words == [" ".join(s.text.split()) for s in o.action_steps]
     # no bar for a suppressed goal: bars = goals whose completion is published
     published = sum(1 for g in plan.goals

@@ -137,6 +137,12 @@ def test_measure_slide_numbers(g1_deck):
     text = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
     assert "District, all students, 2024-25: 77%" in text
     assert "+2.0 pts since 2023-24" in text
+    # a staff measure says whose it is (not "all students")
+    staff = list(g1_deck.slides)[1 + [m.id for m in goal_measures("G1")].index(
+        "G1.3-staff-connected")]
+    staff_text = " ".join(s.text_frame.text for s in staff.shapes if s.has_text_frame)
+    assert "District, all staff, 2024-25: 77%" in staff_text
+    assert "District, all staff: 77%" in staff.notes_slide.notes_text_frame.text
     assert "IMPROVING" in text
     assert "Source: School District of Clayton Strategic Plan, 2024-25 edition" in text
     assert "Not shown: groups of fewer than 10 people, and numbers hidden" in text
@@ -146,13 +152,22 @@ def test_measure_slide_numbers(g1_deck):
     assert "Not shown" in notes and "Asian" in notes
 
 
-def test_per_group_measure_slide(g1_deck):
-    """A risk ratio has no all-students value: its slide shows the status value (the group
-    farthest from parity, white: 1 + 96/120 = 1.80) and one picture, the breakdown, instead of an empty trend."""
+def test_per_group_measure_slide(g1_deck, reports):
+    """A risk ratio has no all-students value: its slide names the group farthest from parity
+    (white: 1 + 96/120 = 1.80) with the board's and HTML report's sentence, says which group the
+    status follows, and has one picture, the breakdown, instead of an empty trend."""
     ids = [m.id for m in goal_measures("G1")]
     slide = list(g1_deck.slides)[1 + ids.index("G1.2-suspension-rr")]
     text = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
-    assert "District, status value, 2024-25: 1.80" in text
+    assert "District, White students, 2024-25: 1.80" in text
+    sentence = "White students are 1.80 times as likely as other students to be suspended or expelled"
+    assert sentence in text
+    assert "Status follows White students" in text
+    assert "status value" not in text and "all students" not in text
+    assert sentence in slide.notes_slide.notes_text_frame.text
+    # the same words in the HTML report
+    page = exports.html_report_bytes(reports, "clayton", YEAR).decode("utf-8")
+    assert f'<p class="headline">{sentence}</p>' in page
     pictures = [s for s in slide.shapes if s.shape_type == 13]
     assert len(pictures) == 1
     assert pictures[0]._element.nvPicPr.cNvPr.get("descr").startswith("Bar chart of")

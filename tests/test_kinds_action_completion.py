@@ -55,3 +55,31 @@ def test_no_data():
         compute({"action_steps": STEPS}, _m(), "2024-25", None)
     with pytest.raises(NoData, match="no action steps of plan clayton-pl goal G9"):
         compute({"action_steps": STEPS}, _m(goal="G9"), Y, None)
+
+
+def test_step_records_of_one_plan_and_year():
+    from plan_metrics.kinds.action_completion import step_records
+    other_year = STEPS.iloc[:1].assign(school_year="1999-00", status="not_started")
+    tables = {"action_steps": pd.concat([STEPS, other_year])}
+    recs = step_records(tables, "clayton-pl", Y)
+    # 8 steps of clayton-pl in Y (not the other plan's x1, not 1999-00's copy of st1)
+    assert [r["step_id"] for r in recs] == [f"st{i}" for i in range(1, 9)]
+    assert recs[0] == {"step_id": "st1", "goal_id": "G1", "objective_id": "O1",
+                       "owner": "Director", "status": "complete", "note": ""}  # missing note: ""
+    assert step_records(tables, "clayton-pl", "2001-02") == []
+    assert step_records({}, "clayton-pl", Y) == []
+
+
+@pytest.mark.parametrize("before, now, change", [
+    ("in_progress", "complete", "completed"), ("not_started", "complete", "completed"),
+    ("not_started", "in_progress", "started"),
+    ("complete", "in_progress", "slipped_back"), ("complete", "not_started", "slipped_back"),
+    ("in_progress", "not_started", "slipped_back"),
+    ("in_progress", "discontinued", "discontinued"), ("complete", "discontinued", "discontinued"),
+    ("discontinued", "in_progress", "resumed"), ("discontinued", "complete", "completed"),
+    (None, "in_progress", "added"),
+    ("complete", "complete", None), ("discontinued", "discontinued", None),
+])
+def test_step_change(before, now, change):
+    from plan_metrics.kinds.action_completion import step_change
+    assert step_change(before, now) == change

@@ -4,21 +4,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.browser
 
 YEARS = ["2021-22", "2022-23", "2023-24"]
-PORT = 8921   # this branch's Voila port range (8920-8939)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+PORT = 8971   # this branch's Voila port range (8971-8979)
 
 
 @pytest.fixture(scope="module")
@@ -29,46 +21,23 @@ def reports(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="module")
-def server(reports):
-    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(PORT)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{PORT}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/voila/templates/plan-metrics/static/fontawesome/"
-                                   "css/all.min.css", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"plan-metrics serve exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("plan-metrics serve did not answer within 120 s")
-    yield base
-    proc.send_signal(2)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def server(reports, serve):
+    with serve(reports, PORT) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        pg = b.new_page(viewport={"width": 1366, "height": 768})
-        pg.console = []
-        pg.on("console", lambda m: pg.console.append(m.text))
-        pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal=G1",
-                timeout=180_000)
-        pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
-        pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
-        yield pg
-        b.close()
+def page(server, browser):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    pg = ctx.new_page()
+    pg.console = []
+    pg.on("console", lambda m: pg.console.append(m.text))
+    pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal=G1",
+            timeout=180_000)
+    pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
+    pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
+    yield pg
+    ctx.close()
 
 
 def _goal_measures(goal: str) -> list[str]:
@@ -121,20 +90,19 @@ def test_keyboard_reaches_a_row_and_its_card(page):
     page.wait_for_function(f"location.hash === '#pm-card-{first}'")
     y = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top",
                       f"pm-card-{first}")
-    assert -1 < y < 768   # scrolled to it (sub-pixel rounding puts the top at -0.03)
+    assert -1 <= y < 768          # at the top of the window (sub-pixel scroll offsets)
 
 
 def _risk_ratios(reports) -> tuple[list[str], list[str]]:
-    """The risk-ratio measures of goal G1 (the page's goal) whose district publishes some group's ratio in the latest
+    """The plan's risk-ratio measures whose district publishes some group's ratio in the latest
     year, and those whose district groups are all hidden (the protection can hide a rare event's
     whole table)."""
     from plan_metrics.editions import read_edition
     from plan_metrics.plan import load_plan
     ed = read_edition(reports, "clayton", YEARS[-1]).results
     shown, hidden = [], []
-    goal = set(_goal_measures("G1"))
     for m in load_plan("clayton").measures():
-        if m.kind != "risk_ratio" or m.id not in goal:
+        if m.kind != "risk_ratio":
             continue
         rows = ed[(ed["measure_id"] == m.id) & (ed["building_id"] == "ALL")
                   & (ed["group_by"] != "all")]
@@ -142,21 +110,51 @@ def _risk_ratios(reports) -> tuple[list[str], list[str]]:
     return shown, hidden
 
 
-def test_disparity_card_names_the_same_group_as_its_status(page, reports):
+def _goal_page(browser, server, goal: str):
+    """A second page at one goal of the board (the module's page stays on G1)."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    pg = ctx.new_page()
+    pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal={goal}",
+            timeout=180_000)
+    pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
+    pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
+    return ctx, pg
+
+
+def test_disparity_card_names_the_same_group_as_its_status(page, reports, browser, server):
+    from plan_metrics.plan import load_plan
+    plan = load_plan("clayton")
     shown, hidden = _risk_ratios(reports)
     assert shown or hidden
+    pages = {"G1": page}
+    contexts = []
     for mid in shown:
-        card = page.locator(f'.pm-card-head[data-measure="{mid}"]')
+        goal = plan.goal_of(mid).id
+        if goal not in pages:
+            ctx, pages[goal] = _goal_page(browser, server, goal)
+            contexts.append(ctx)
+        pg = pages[goal]
+        # every card of the goal is added once the first chart has rendered
+        pg.wait_for_selector(f'.pm-card-head[data-measure="{mid}"]', timeout=60_000)
+        card = pg.locator(f'.pm-card-head[data-measure="{mid}"]')
         head = card.locator(".pm-headline").inner_text()
         status = card.locator(".pm-status").inner_text()
         group = head.split(" are ")[0]
         assert "times as likely as other students" in head
         assert group.lower() in status.lower()
-        row = page.locator(f'.pm-scorecard tr[data-measure="{mid}"] .pm-sc-whose')
+        row = pg.locator(f'.pm-scorecard tr[data-measure="{mid}"] .pm-sc-whose')
         assert row.inner_text().lower() == group.lower()
     for mid in hidden:  # says so, and names no group
-        head = page.locator(f'.pm-card-head[data-measure="{mid}"] .pm-headline').inner_text()
+        goal = plan.goal_of(mid).id
+        if goal not in pages:
+            ctx, pages[goal] = _goal_page(browser, server, goal)
+            contexts.append(ctx)
+        pg = pages[goal]
+        pg.wait_for_selector(f'.pm-card-head[data-measure="{mid}"]', timeout=60_000)
+        head = pg.locator(f'.pm-card-head[data-measure="{mid}"] .pm-headline').inner_text()
         assert head == f"no group's disparity is published for District in {YEARS[-1]}"
+    for ctx in contexts:
+        ctx.close()
 
 
 def test_staff_measure_says_whose_and_breaks_down_by_building(page, reports):
@@ -176,10 +174,13 @@ def test_building_shows_its_own_status(page, reports):
     page.wait_for_function(
         "n => document.querySelector('.pm-status-of')?.textContent === n + ':'", arg=name,
         timeout=30_000)
-    # the scorecard is redrawn for the building too (its caption names it)
+    # the scorecard (the block above the cards) is a separate widget: its update may arrive a
+    # moment after the cards'
     page.wait_for_function(
         "n => document.querySelector('.pm-scorecard caption')?.textContent.includes(n)",
         arg=name, timeout=30_000)
+    cap = page.locator(".pm-scorecard caption").inner_text()
+    assert name in cap
     page.evaluate("document.querySelector('.pm-scorecard').scrollIntoView()")
     page.screenshot(path="/tmp/sc-browser-building.png")
     assert not [c for c in page.console if "Infinite extent" in c]

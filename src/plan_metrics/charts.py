@@ -17,7 +17,9 @@ palette (Okabe-Ito), plain fonts, no chart border.
 
 from __future__ import annotations
 
+import json
 import math
+import textwrap
 from typing import Any
 
 import altair as alt
@@ -58,10 +60,24 @@ def relative_luminance(color: str) -> float:
     return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
 
 
+def text_color_on(color: str) -> str:
+    """Black or white, whichever contrasts more with ``color`` (WCAG contrast ratio)."""
+    lum = relative_luminance(color)
+    return "#FFFFFF" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) else "#000000"
+
+
 def status_text_color(status: str) -> str:
     """Black or white, whichever contrasts more with the status colour (WCAG contrast ratio)."""
-    lum = relative_luminance(STATUS_COLORS.get(status, "#BBBBBB"))
-    return "#FFFFFF" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) else "#000000"
+    return text_color_on(STATUS_COLORS.get(status, "#BBBBBB"))
+
+
+#: One colour per action-step status (Okabe-Ito; the word is always written on it too).
+STEP_COLORS: dict[str, str] = {
+    "complete": "#009E73",
+    "in_progress": "#56B4E9",
+    "not_started": "#E4E4E4",
+    "discontinued": "#CC79A7",
+}
 
 
 #: Board-facing names of the student-group columns and their values.
@@ -507,7 +523,7 @@ def disparity_trend_chart(rows: pd.DataFrame | list[dict], measure: Measure, cha
     student characteristic, with the review's thresholds as dashed rules.
 
     ``rows``: records or a frame with school_year, group, disparity, display (see
-    dashboard.equity.disparities). Groups without a disparity in a year are omitted that year.
+    dashboard.equity_cells.disparities). Groups without a disparity in a year are omitted that year.
     """
     recs = rows if isinstance(rows, list) else rows.to_dict("records")
     recs = [{"school_year": str(r["school_year"]), "label": group_label(characteristic, r["group"]),
@@ -543,9 +559,13 @@ def completion_chart(rows: pd.DataFrame | list[dict]) -> alt.LayerChart:
     recs = rows if isinstance(rows, list) else rows.to_dict("records")
     recs = [{"label": str(r["label"]), "value": _num(r["value"]), "display": str(r["display"]),
              "order": i} for i, r in enumerate(recs)]
+    # whole labels (a goal's full statement), wrapped onto lines of ~42 characters, never cut
+    lines = {r["label"]: textwrap.wrap(r["label"], 42) or [""] for r in recs}
+    tallest = max((len(v) for v in lines.values()), default=1)
     x_scale = alt.Scale(domain=[0, 1])
+    expr = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in lines.items()) + "}"
     y = alt.Y("label:N", title=None, sort=alt.EncodingSortField("order", op="min"),
-              axis=alt.Axis(labelLimit=260))
+              axis=alt.Axis(labelLimit=0, labelExpr=f"{expr}[datum.value] || datum.label"))
     base = alt.Chart(alt.Data(values=recs))
     bars = base.transform_filter("datum.value != null").mark_bar(color=VALUE_COLOR).encode(
         x=alt.X("value:Q", title="Action steps complete", scale=x_scale,
@@ -555,5 +575,6 @@ def completion_chart(rows: pd.DataFrame | list[dict]) -> alt.LayerChart:
         align="left", dx=4).encode(x=alt.X("pos:Q", scale=x_scale), y=y, text="display:N")
     desc = "Bar chart of action steps complete: " + "; ".join(
         f"{r['label']} {r['display']}" for r in recs) + "."
-    return alt.layer(bars, labels).properties(width=CHART_WIDTH + 100, height=alt.Step(22),
+    return alt.layer(bars, labels).properties(width=CHART_WIDTH + 100,
+                                              height=alt.Step(max(22, 14 * tallest + 8)),
                                               description=desc)

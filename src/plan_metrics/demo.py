@@ -29,6 +29,7 @@ def demo_editions(reports: Path | str, data_dir: Path | str, plans: Iterable[str
                   options: Options | None = None) -> Path:
     """Compute ``plans`` x ``years`` from ``data_dir`` with the engine and write each edition under
     ``reports`` (manifest: synthetic flag, building names, parameters). Returns ``reports``."""
+    from .kinds.action_completion import step_records
     from .runs.protection import RowsEdition, protect_editions
 
     options = options or Options()
@@ -53,5 +54,7 @@ def demo_editions(reports: Path | str, data_dir: Path | str, plans: Iterable[str
             ed.target, results, status,
             {"plan_id": ed.plan.id, "school_year": ed.year, "synthetic_data": True,
              "buildings": names, "data_dir": str(data_dir), "privacy": record,
-             "parameters": options.to_dict(), "ended": f"{ed.year} (computed in process)"})
+             "parameters": options.to_dict(), "ended": f"{ed.year} (computed in process)",
+             **({"action_steps": step_records(tables, ed.plan.id, ed.year)}
+                if ed.plan.has_action_steps else {})})
     return reports

@@ -275,6 +275,11 @@ class Plan(_Strict):
                 yield from o.action_steps
                 yield from o.measures
 
+    @property
+    def has_action_steps(self) -> bool:
+        """True when an objective of the plan lists action steps (their status is published)."""
+        return any(o.action_steps for g in self.goals for o in g.objectives)
+
     def measures(self) -> list[Measure]:
         """Every measure of the plan, in document order."""
         return [m for m in self.walk() if isinstance(m, Measure)]

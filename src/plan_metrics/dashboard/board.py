@@ -40,6 +40,11 @@ def _esc(x) -> str:
     return html.escape(str(x))
 
 
+def _whose_suffix(whose: str) -> str:
+    """', all staff' after the place and year; nothing where no group is shown ('—')."""
+    return "" if whose == texts.text("display.not_applicable") else f", {_esc(whose)}"
+
+
 class Card:
     """One measure's card: words, value, change, status, trend and breakdown with their texts."""
 
@@ -395,7 +400,7 @@ class BoardApp:
             f'data-measure="{_esc(m.id)}">{outcome_html}'
             f'<h3>{_esc(m.title)}</h3>{headline}'
             f'<p class="pm-value">{value} <span class="pm-where">{_esc(place)}, '
-            f'{_esc(f.year)}, {_esc(row.whose)}</span></p>'
+            f'{_esc(f.year)}{_whose_suffix(row.whose)}</span></p>'
             f'{_revised_html(d, m, f, gb, g)}'
             f'<p class="pm-change">{" &middot; ".join(changes) or "No earlier year to compare."}</p>'
             f'<p class="pm-status" data-place="{_esc(place)}">Status{follows}: '

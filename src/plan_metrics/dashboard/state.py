@@ -30,10 +30,10 @@ class Filters:
         return urlencode(asdict(self))
 
 
-def parse_query(query: str | None) -> dict[str, str]:
-    """A URL query string -> {key: first value} for the known keys (others ignored)."""
+def parse_query(query: str | None, keys=KEYS) -> dict[str, str]:
+    """A URL query string -> {key: first value} for the known ``keys`` (others ignored)."""
     raw = parse_qs((query or "").lstrip("?"), keep_blank_values=True)
-    return {k: v[0] for k, v in raw.items() if k in KEYS and v}
+    return {k: v[0] for k, v in raw.items() if k in keys and v}
 
 
 def checked(key: str, value: str | None, allowed: list[str], default: str, what: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from ..charts import STATUS_COLORS, status_text_color
+from ..charts import STATUS_COLORS, STEP_COLORS, status_text_color, text_color_on
 
 CSS = """<style>
 .pm-board { font-family: Helvetica, Arial, sans-serif; color: #222; max-width: 1200px; }
@@ -41,6 +41,13 @@ def badge(status: str) -> str:
     return (f'<span class="pm-badge" style="background:{color};color:{status_text_color(status)}" '
             f'data-status="{html.escape(status)}">'
             f'{html.escape(status)}</span>')
+
+
+def step_badge(status: str, word: str) -> str:
+    """An action step's status as a coloured badge that says its ``word`` (never colour alone)."""
+    color = STEP_COLORS.get(status, "#BBBBBB")
+    return (f'<span class="pm-badge" style="background:{color};color:{text_color_on(color)}" '
+            f'data-step-status="{html.escape(status)}">{html.escape(word)}</span>')
 
 
 def table_html(header, rows, kind: str = "") -> str:

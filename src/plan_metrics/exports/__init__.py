@@ -34,8 +34,8 @@ an unknown plan, year, goal or a missing edition. ``building`` is a building_id 
 and ``export_filename(plan_id, year, goal_id, ext)`` for the file name to offer.
 
 A measure reported only per student group (risk ratios, gaps: its all-students rows have no
-value) has no trend chart; its slide shows the breakdown and the status value, and the PNG/SVG/PDF
-export writes its breakdown only. Rendered images are cached per distinct chart spec for the life
+value) has no trend chart; its slide shows the breakdown and the widest disparity, its group
+named, and the PNG/SVG/PDF export writes its breakdown only. Rendered images are cached per distinct chart spec for the life
 of the process, so a repeated download of the same deck or chart is fast.
 """
 

@@ -17,7 +17,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from .. import texts
+from .. import scorecard, texts
 from ..plan import Goal, Measure
 from ..results import DISTRICT
 from .context import (SYNTHETIC_NOTE, ExportContext, format_change, format_value,
@@ -38,11 +38,17 @@ def build_deck(ctx: ExportContext, building: str = DISTRICT,
     prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
     _title_slide(prs, ctx, building)
     goals = ctx.goals()
+    place = "District" if building == DISTRICT else ctx.building_name(building)
+    bench = scorecard.read_benchmarks(ctx.edition.path)
     for goal in goals:
         if len(goals) > 1:
             _goal_slide(prs, ctx, goal)
+        # the scorecard's rows: the same value, group and sentence as the board and HTML report
+        rows = {r.measure_id: r for r in scorecard.scorecard(
+            ctx.plan, goal.id, ctx.history, ctx.status, ctx.year, building, place,
+            group_by=group_by, benchmarks=bench)}
         for m in ctx.measures(goal.id):
-            _measure_slide(prs, ctx, m, building, group_by)
+            _measure_slide(prs, ctx, m, building, group_by, rows.get(m.id))
     if ctx.goal is None:  # plan-level measures (no goal) close the whole-plan deck
         for m in [m for m in ctx.plan.measures() if ctx.plan.goal_of(m.id) is None]:
             _measure_slide(prs, ctx, m, building, group_by)
@@ -135,8 +141,24 @@ def _slide_chart(ctx: ExportContext, ce: ChartExport, title: str) -> ChartExport
                        ce.hidden, ce.subject)
 
 
+def value_line(ctx: ExportContext, m: Measure, building: str,
+               score: scorecard.ScoreRow | None) -> tuple[str, str]:
+    """(the slide's value line, its headline sentence or ''): 'District, all staff, 2024-25: 82%';
+    for a disparity measure 'District, White students, 2024-25: 1.80' and the scorecard's
+    sentence ('White students are 1.80 times as likely as other students to be suspended'),
+    the words of the board and the HTML report (scorecard.measure_row, texts.yaml)."""
+    where = "District" if building == DISTRICT else ctx.building_name(building)
+    if score is not None and score.focus:
+        return f"{where}, {score.whose}, {ctx.year}: {score.display}", score.headline
+    if score is not None and scorecard.compares_groups(m):
+        # no group's disparity is published: say so, in the board's words
+        return f"{where}, {ctx.year}: {score.display}", score.headline
+    value_text, _ = ctx.headline(m, building)
+    return f"{where}, {scorecard.whose(m)}, {ctx.year}: {value_text}", ""
+
+
 def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
-                   group_by: str | None) -> None:
+                   group_by: str | None, score: scorecard.ScoreRow | None = None) -> None:
     s = _blank(prs)
     unit = unit_of(m)
     width = SLIDE_W - 2 * MARGIN
@@ -163,8 +185,12 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
         para.runs[0].font.color.rgb = RGBColor.from_string(
             status_text_color(word).lstrip("#").upper())
         pill.name = f"Status: {word}"
+        if score is not None and score.focus:
+            # the group the status follows, named under the pill
+            _text(s, left, top + Inches(0.55), Inches(2.6), Inches(0.35),
+                  "Status " + texts.fill("status_follows", group=score.whose), 10, False, GREY)
         left = MARGIN + Inches(2.8)
-    value_text, from_status = ctx.headline(m, building)
+    line, sentence = value_line(ctx, m, building, score)
     delta, prev = ctx.change_from_last_year(m.id, building)
     if ctx.per_group(m):
         change = "reported per student group"
@@ -172,11 +198,14 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
         change = f"{format_change(delta, unit)} since {prev}"
     else:
         change = "change since last year not available" if prev else "first published year"
-    where = "District" if building == DISTRICT else ctx.building_name(building)
-    _text(s, left, top - Inches(0.08), Inches(6.5), Inches(0.7),
-          [f"{where}, {'status value' if from_status else 'all students'}, {ctx.year}: "
-           f"{value_text}"], 22, True, DARK,
-          anchor=MSO_ANCHOR.MIDDLE)
+    if sentence:
+        _text(s, left, top - Inches(0.12), Inches(6.5), Inches(0.45), [line], 20, True, DARK,
+              anchor=MSO_ANCHOR.MIDDLE)
+        _text(s, left, top + Inches(0.3), Inches(6.5), Inches(0.35), [sentence], 13, False,
+              DARK, anchor=MSO_ANCHOR.MIDDLE)
+    else:
+        _text(s, left, top - Inches(0.08), Inches(6.5), Inches(0.7), [line], 22, True, DARK,
+              anchor=MSO_ANCHOR.MIDDLE)
     _text(s, left + Inches(6.6), top - Inches(0.02), SLIDE_W - left - Inches(6.6) - MARGIN,
           Inches(0.6), change, 14, False, GREY, anchor=MSO_ANCHOR.MIDDLE)
     rule = (st or {}).get("rule_text")
@@ -204,7 +233,7 @@ def _measure_slide(prs, ctx: ExportContext, m: Measure, building: str,
 
     _text(s, MARGIN, Inches(6.75), width, Inches(0.6),
           [ctx.source_line(), ctx.suppression_note()], 10, False, GREY)
-    s.notes_slide.notes_text_frame.text = speaker_notes(ctx, m, building, st, row, bd)
+    s.notes_slide.notes_text_frame.text = speaker_notes(ctx, m, building, st, row, bd, score)
 
 
 def _picture(slide, ce: ChartExport, left, top, max_w, max_h):
@@ -224,19 +253,26 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None,
-                  row: dict | None, bd: ChartExport | None) -> str:
+                  row: dict | None, bd: ChartExport | None,
+                  score: scorecard.ScoreRow | None = None) -> str:
     """The numbers behind the slide, for the presenter (published cells only)."""
     unit = unit_of(m)
     where = "District" if building == DISTRICT else ctx.building_name(building)
+    who = scorecard.whose(m)
     lines = [f"{m.title} ({m.id}), {ctx.year}."]
     if m.description:
         lines.append(m.description)
-    if row is None:
+    if score is not None and score.headline:
+        lines.append(score.headline + ".")
+    if score is not None and scorecard.compares_groups(m):
+        # no all-students value: the group the slide shows, as the board and HTML report name it
+        lines.append(f"{where}, {score.whose}: {score.display}.")
+    elif row is None:
         lines.append(f"{where}: no result this year.")
     elif row.get("suppressed"):
-        lines.append(f"{where}, all students: {row.get('display')} (suppressed).")
+        lines.append(f"{where}, {who}: {row.get('display')} (suppressed).")
     else:
-        line = f"{where}, all students: {row.get('display')}"
+        line = f"{where}, {who}: {row.get('display')}"
         if not is_missing(row.get("ci_low")) and not is_missing(row.get("ci_high")):
             line += (f", 95% interval {format_value(row['ci_low'], unit)} to "
                      f"{format_value(row['ci_high'], unit)}")

@@ -78,6 +78,10 @@ def _publish(ed: _Edition, tables, plan_hash, git, synthetic, data_dir,
                         dict(zip(bld["building_id"].astype(str), bld["name"].astype(str))))
     # the edition this one replaces, kept whole in its history (None: the first edition)
     man["replaced"] = keep_history(ed.tmp, ed.target)
+    # the plan's action steps (no person's data): each step's status, owner and note
+    if ed.plan.has_action_steps:
+        from ..kinds.action_completion import step_records
+        man["action_steps"] = step_records(tables, ed.plan.id, ed.year)
     write_edition(ed.tmp, results, status, man)
     for domain in ed.domains:
         rewrite_tables(ed.tmp / "notebooks" / f"{domain}.ipynb", ed, domain, results)
