@@ -125,7 +125,7 @@ def test_compare_two_years_through_the_cli(two_years, capsys):
     cells = [re.split(r"\s{2,}", x.strip()) for x in lines]
     assert ["Discipline infractions per 100 students", "PO4-infractions", "not enough data",
             "declining"] in cells
-    assert ["Students Proficient or Distinguished in English", "PO1-ela-proficient",
+    assert ["Students Proficient or Distinguished in English…", "PO1-ela-proficient",
             "all students", "50%", "60%", "+10.0 pts", "+4.3 pts to +15.7 pts", "better"] in cells
     assert ["Discipline infractions per 100 students", "PO4-infractions", "all students",
             "12.0 per 100", "15.0 per 100", "+3.0 per 100", "+1.6 per 100 to +4.4 per 100",
@@ -211,9 +211,9 @@ def test_a_republished_year_through_the_cli_shows_no_hidden_number(republished, 
     assert "Published numbers revised: 3" in out and "Parameters that differ: 1" in out
     assert "Input files whose hash differs: 3" in out
     cells = [re.split(r"\s{2,}", x.strip()) for x in out.splitlines()]
-    assert ["Students Proficient or Distinguished in English", "PO1-ela-proficient", "District",
+    assert ["Students Proficient or Distinguished in English…", "PO1-ela-proficient", "District",
             "all students", "60%", "62%", "+2.0 pts"] in cells
-    assert ["Students Proficient or Distinguished in English", "PO1-ela-proficient",
+    assert ["Students Proficient or Distinguished in English…", "PO1-ela-proficient",
             "Beech Ridge", "all students", "78%", "not shown"] in cells
     assert ["min_n", "10", "12"] in cells
     assert ["assessments.csv", "changed", "aaaa1111", "dddd4444"] in cells
