@@ -108,7 +108,7 @@ def _span(school_year: pd.Series) -> pd.Series:
 
 
 def _grade_text(grade: pd.Series) -> pd.Series:
-    return grade.map(lambda g: "KG" if g == "0" else f"{int(g):02d}")
+    return grade.map(lambda g: "KG" if g.strip().upper() in ("0", "K") else f"{int(g):02d}")
 
 
 def write_raw_export(data_dir: str | Path, out: str | Path) -> dict[str, int]:

@@ -109,6 +109,19 @@ def where(file: Path, path: str, lines: dict[str, int]) -> str:
     return f"{file}, {path or '(top level)'}" + (f" (line {line})" if line else "")
 
 
+def suggest(name: str, options) -> str | None:
+    """The option a misspelt ``name`` most likely meant: one it starts or is part of, else the
+    closest spelling; None when nothing is close."""
+    options = list(options)
+    low = str(name).lower()
+    for test in (lambda o: o.lower().startswith(low), lambda o: low in o.lower()):
+        hits = [o for o in options if test(o)]
+        if len(hits) == 1:
+            return hits[0]
+    near = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
 class MappingError(PlanMetricsError):
     """A mistake in the mapping file."""
 
@@ -204,9 +217,9 @@ class _Parser:
     def keys(self, entry: dict, path: str, allowed: tuple[str, ...]) -> None:
         for key in entry:
             if key not in allowed:
-                near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                near = suggest(key, allowed)
                 self.fail(f"{path}.{key}" if path else str(key), f"unknown key {key!r}",
-                          (f"did you mean {near[0]!r}? " if near else "") +
+                          (f"did you mean {near!r}? " if near else "") +
                           f"the keys allowed here are {', '.join(allowed)}")
 
     def text(self, value, path: str, what: str, fix: str) -> str:
@@ -219,9 +232,9 @@ class _Parser:
     def table(self, name, entry) -> TableMapping:
         path = f"tables.{name}"
         if name not in contract.TABLES:
-            near = difflib.get_close_matches(str(name), list(contract.TABLES), n=1, cutoff=0.6)
+            near = suggest(name, contract.TABLES)
             self.fail(path, f"{name!r} is not a table of the data contract",
-                      (f"did you mean {near[0]!r}? " if near else "") + "the tables are " +
+                      (f"did you mean {near!r}? " if near else "") + "the tables are " +
                       ", ".join(contract.TABLES))
         if not isinstance(entry, dict):
             self.fail(path, f"the entry of table {name} must be a mapping with 'from' and "
@@ -255,9 +268,9 @@ class _Parser:
         for col, rule in cols.items():
             cpath = f"{path}.columns.{col}"
             if col not in spec:
-                near = difflib.get_close_matches(str(col), list(spec), n=1, cutoff=0.6)
+                near = suggest(col, spec)
                 self.fail(cpath, f"{col!r} is not a column of contract table {name}",
-                          (f"did you mean {near[0]!r}? " if near else "") +
+                          (f"did you mean {near!r}? " if near else "") +
                           f"the columns of {name} are {', '.join(spec)}")
             rules[col] = self.column(name, col, rule, cpath)
         missing = [c for c, (_, _, required) in spec.items() if required and c not in rules]

@@ -53,7 +53,8 @@ def find_files(source_dir: Path, pattern: str, yaml_where: str) -> list[Path]:
         present = sorted(str(p.relative_to(source_dir)) for p in source_dir.rglob("*")
                          if p.is_file() and not p.name.startswith("."))
         near = difflib.get_close_matches(pattern, present, n=2, cutoff=0.5)
-        shown = ", ".join(present[:12]) + (", ..." if len(present) > 12 else "")
+        shown = ", ".join(present[:12]) + (f" and {len(present) - 12} more"
+                                           if len(present) > 12 else "")
         raise PlanMetricsError(
             f"No file under {source_dir} matches {pattern!r}", yaml_where,
             (f"did you mean {' or '.join(map(repr, near))}? " if near else "") +

@@ -222,10 +222,11 @@ def _join(tm: TableMapping, mapping: Mapping, frame: pd.DataFrame, mains, joins,
     if missing.any():
         vals = frame.loc[missing, on].astype(str).agg(" / ".join, axis=1).value_counts()
         shown = ", ".join(f"'{k}'" for k in vals.index[:5])
+        n_missing = int(missing.sum())
         raise MappingError(
-            f"{int(missing.sum()):,} row{'s' * (missing.sum() != 1)} of {mname} "
+            f"{n_missing:,} row{'s' * (n_missing != 1)} of {mname} "
             f"({len(vals):,} distinct {' / '.join(on)}, e.g. {shown}) ha"
-            f"{'ve' if missing.sum() != 1 else 's'} no row in {jname}",
+            f"{'ve' if n_missing != 1 else 's'} no row in {jname}",
             mapping.where(f"{tm.join.path}.on"),
             f"add them to {jname} (the export may be older than {mname}), or leave those rows "
             f"out with a where: filter")
