@@ -199,6 +199,9 @@ def main(args) -> int:
                  f"{data_dir}: nothing can be computed from this data until they are fixed.\n")
     else:
         text += summary(tables) + "\n"
+        if plan is not None:
+            from .coverage import format_coverage, plan_coverage
+            text += format_coverage(plan, plan_coverage(plan, tables))
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
