@@ -303,7 +303,7 @@ def test_unmapped_codes_are_listed_with_counts(case):
     raw, m, out = case
     edit(m, "          Two or More Races: two_or_more\n", "", count=1)   # enrollment's recode
     edit(m, "Advanced: 4}}", "}}")
-    students = pd.read_excel(raw / "sis" / "students.xlsx", dtype=str)
+    students = pd.read_excel(raw / "sis" / "students.xlsx", dtype=str, engine="openpyxl")
     enr = pd.concat(pd.read_csv(p, dtype=str) for p in sorted((raw / "sis").glob("enroll*.csv")))
     joined = enr.merge(students, on="StudentNumber")
     joined = joined[(joined.Status != "Withdrawn") & (joined.Grade != "PK")]

@@ -2,8 +2,9 @@
 
 Every value is read as text, the way the export writes it; every column comes back as a pandas
 Categorical (pyarrow reads CSV dictionary-encoded), so recodes and checks work on the distinct
-values only and a file of millions of rows costs a few bytes per cell. XLSX cells are turned into
-the text a CSV export would hold (whole numbers without '.0', dates as YYYY-MM-DD).
+values only and a file of millions of rows costs a few bytes per cell. XLSX workbooks are read with
+calamine (python-calamine); their cells are turned into the text a CSV export would hold (whole
+numbers without '.0', dates as YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class Source:
     encoding: str
     header: list[str]
     delimiter: str = ","
+    quoted: bool = True        # has a double quote: a value may span lines (slower parse)
 
 
 def find_files(source_dir: Path, pattern: str, yaml_where: str) -> list[Path]:
@@ -93,7 +96,15 @@ def open_source(path: Path, yaml_where: str, sheet: str | None, encoding: str) -
     delimiter = max((",", ";", "\t", "|"), key=first.count)
     header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     _check_header(path, yaml_where, header)
-    return Source(path, yaml_where, None, encoding, header, delimiter)
+    return Source(path, yaml_where, None, encoding, header, delimiter, _has_quotes(path))
+
+
+def _has_quotes(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            if b'"' in chunk:
+                return True
+    return False
 
 
 def _encoding_error(path: Path, yaml_where: str, encoding: str) -> PlanMetricsError:
@@ -125,7 +136,8 @@ def read(src: Source, columns: list[str]) -> pd.DataFrame:
             src.path,
             read_options=pacsv.ReadOptions(column_names=src.header, skip_rows=1,
                                            encoding=src.encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=src.delimiter,
+                                             newlines_in_values=src.quoted),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns, column_types={c: _DICT for c in columns},
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
@@ -158,13 +170,13 @@ def stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-# ---- XLSX ----------------------------------------------------------------------------------------
+# ---- XLSX (read with calamine: a Rust reader, some 50 times faster than openpyxl) -------------
 
 def _workbook(path: Path, yaml_where: str):
-    import openpyxl
+    from python_calamine import CalamineWorkbook
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:   # openpyxl raises zipfile/KeyError/InvalidFileException on bad files
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as e:   # calamine raises its own errors on files that are not workbooks
         raise PlanMetricsError(f"{path.name} cannot be opened as an XLSX workbook "
                                f"({type(e).__name__}: {e})", yaml_where,
                                "check that it is an Excel .xlsx file that opens in Excel") \
@@ -172,11 +184,7 @@ def _workbook(path: Path, yaml_where: str):
 
 
 def _sheet_name(path: Path, yaml_where: str, sheet: str | None) -> str:
-    wb = _workbook(path, yaml_where)
-    try:
-        names = list(wb.sheetnames)
-    finally:
-        wb.close()
+    names = list(_workbook(path, yaml_where).sheet_names)
     if sheet is None:
         if len(names) > 1:
             raise PlanMetricsError(f"{path.name} has {len(names)} sheets and the mapping does "
@@ -191,19 +199,37 @@ def _sheet_name(path: Path, yaml_where: str, sheet: str | None) -> str:
     return sheet
 
 
-def _rows(path: Path, yaml_where: str, sheet: str | None):
+def _rows(path: Path, yaml_where: str, sheet: str | None) -> list[list]:
     name = _sheet_name(path, yaml_where, sheet)
-    wb = _workbook(path, yaml_where)
     try:
-        for row in wb[name].iter_rows(values_only=True):
-            yield row
-    finally:
-        wb.close()
+        return _sheet_rows(str(path), name, path.stat().st_mtime_ns)
+    except PlanMetricsError:
+        raise
+    except Exception as e:
+        raise PlanMetricsError(f"Sheet {name!r} of {path.name} cannot be read "
+                               f"({type(e).__name__}: {e})", yaml_where,
+                               "check that the workbook opens in Excel; save it again as .xlsx") \
+            from None
+
+
+@functools.lru_cache(maxsize=2)
+def _sheet_rows(path: str, name: str, mtime_ns: int) -> list[list]:
+    """The sheet's rows (cached: the header and the rows are read from one parse)."""
+    return _workbook(Path(path), path).get_sheet_by_name(name).to_python(skip_empty_area=True)
+
+
+def forget_sheets() -> None:
+    """Free the cached rows of the workbooks read so far (once a table is built)."""
+    _sheet_rows.cache_clear()
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _xlsx_header(path: Path, yaml_where: str, sheet: str | None) -> list[str]:
     for row in _rows(path, yaml_where, sheet):
-        if any(v is not None and str(v).strip() for v in row):
+        if not all(_blank(v) for v in row):
             header = [cell_text(v).strip() for v in row]
             while header and header[-1] == "":
                 header.pop()
@@ -215,19 +241,15 @@ def _xlsx_header(path: Path, yaml_where: str, sheet: str | None) -> list[str]:
 
 def _read_xlsx(src: Source, columns: list[str]) -> pd.DataFrame:
     pos = [src.header.index(c) for c in columns]
-    data: list[list[str]] = [[] for _ in columns]
-    started = False
-    for row in _rows(src.path, src.yaml_where, src.sheet):
-        if not started:
-            started = any(v is not None and str(v).strip() for v in row)
-            continue                              # the header row
-        if all(v is None for v in row):
-            continue                              # blank rows of a sheet
-        for out, i in zip(data, pos):
-            out.append(cell_text(row[i]) if i < len(row) else "")
-    return pd.DataFrame({c: pd.Categorical(np.asarray(v, dtype=object) if v else
-                                           np.asarray([], dtype=object))
-                         for c, v in zip(columns, data)})
+    rows = _rows(src.path, src.yaml_where, src.sheet)
+    start = next(i for i, row in enumerate(rows) if not all(_blank(v) for v in row)) + 1
+    body = [row for row in rows[start:] if not all(_blank(v) for v in row)]  # blank rows left out
+    data = {}
+    for c, i in zip(columns, pos):
+        data[c] = pd.Categorical(np.asarray([cell_text(r[i]) if i < len(r) else "" for r in body],
+                                            dtype=object))
+    return pd.DataFrame(data) if body else pd.DataFrame(
+        {c: pd.Categorical(np.asarray([], dtype=object)) for c in columns})
 
 
 def cell_text(v) -> str:

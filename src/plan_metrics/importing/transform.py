@@ -114,6 +114,7 @@ def build_table(tm: TableMapping, mapping: Mapping, source_dir: Path) -> TableRe
         kept = np.where(kept < 0, -1, kept)
         columns[col] = pd.Categorical.from_codes(kept, categories=_unique_index(cats)) \
             if len(cats) else pd.Categorical.from_codes(np.full(len(kept), -1), categories=[])
+    sources.forget_sheets()
     return TableResult(tm.table, columns, [s.path for s in mains] + [s.path for s in joins],
                        rows_read, dropped_where, int(drop.sum()), uncovered)
 
@@ -289,11 +290,28 @@ def _fill(rule: ColumnRule, frame: pd.DataFrame, mains, joins):
         return _sum_of(rule, frame, kind, codes, required, mains, joins)
     col = rule.source or rule.from_date or rule.from_year
     s = frame[col]
+    if kind in ("id", "str") and rule.source and rule.recode is None and rule.others is None:
+        return (*_pass_through(s, required), _describe(col, mains, joins))
     src_cats = [str(c) for c in s.cat.categories]
     out: list[object] = []
     for u in src_cats:
         out.append(_one_value(rule, kind, codes, required, u))
     return (*_encode(out, s.cat.codes.to_numpy()), _describe(col, mains, joins))
+
+
+def _pass_through(s: pd.Series, required: bool):
+    """An id or text column read as it is, vectorized (an id column may have a million distinct
+    values): only its empty cells need a rule."""
+    cats = np.asarray(s.cat.categories, dtype=object)
+    empty = cats == ""
+    cmap = np.arange(len(cats), dtype=np.int64)
+    cmap[empty] = _UNCOVERED if required else _EMPTY
+    reasons = [None] * len(cats)
+    for i in np.flatnonzero(empty):
+        reasons[i] = "empty, and the column is required"
+    codes = s.cat.codes.to_numpy()
+    rows = cmap[codes] if len(cmap) else np.full(len(codes), _EMPTY, dtype=np.int64)
+    return cats, rows, reasons
 
 
 class _Bad(str):
