@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..loading import (_parse_bool, _parse_code, _parse_count, _parse_date, _parse_grade,
+from ..loading.values import (_parse_bool, _parse_code, _parse_count, _parse_date, _parse_grade,
                        _parse_level, _parse_year)
 
 
