@@ -1,5 +1,5 @@
 """The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export,
-compare, audit.
+import, compare, audit.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cull-interval", type=int, default=None, dest="cull_interval",
                    help="seconds between checks for such kernels (default 30)")
 
+    i = sub.add_parser("import", help="turn a district's raw exports into a data directory")
+    i.add_argument("--mapping", required=True, help="the mapping YAML (DESIGN.md section 5.1)")
+    i.add_argument("--source", required=True, help="the folder holding the raw exports")
+    i.add_argument("--out", required=True, help="the data directory to write")
+
     a = sub.add_parser("audit", help="prove the privacy of everything a reports folder publishes")
     a.add_argument("--reports", default=None)
     a.add_argument("--protection", type=int, default=None,
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             from .runs import main as cmd
         elif args.command == "serve":
             from .serve import main as cmd
+        elif args.command == "import":
+            from .importing import main as cmd
         elif args.command == "audit":
             from .privacy.audit import main as cmd
         elif args.command == "compare":

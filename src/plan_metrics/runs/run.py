@@ -105,6 +105,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
     if not run_years:
         raise PlanMetricsError("The data has no school years", str(data_dir),
                                "check the school_year columns of the CSV files")
+    _warn_coverage(plans, tables, run_years)
 
     reports.mkdir(parents=True, exist_ok=True)
     _sweep_stale(reports)
@@ -191,6 +192,21 @@ def domains_of(plan) -> list[str]:
     """
     used = {engine.domain_of(m) for m in plan.measures()}
     return [d for d in engine.DOMAINS if d in used]
+
+
+def _warn_coverage(plans, tables, years) -> None:
+    """Before anything runs: the measures the data cannot compute in full, and why (the lines
+    `plan-metrics validate --plan` prints; DESIGN.md section 5)."""
+    from ..coverage import YES, format_coverage, plan_coverage
+    from ..texts import text
+    for _, p in plans:
+        rows = plan_coverage(p, tables, years)
+        short = [r for r in rows if r.state != YES]
+        if short:
+            body = format_coverage(p, short).split("\n", 1)[1]
+            print(text("coverage.run_heading").format(plan=p.id, count=len(short),
+                                                      total=len(rows)) + "\n" + body,
+                  file=sys.stderr, end="", flush=True)
 
 
 def _validated(loading, data_dir: Path):
