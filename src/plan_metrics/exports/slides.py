@@ -40,7 +40,7 @@ def build_deck(ctx: ExportContext, building: str = DISTRICT,
     goals = ctx.goals()
     for goal in goals:
         if len(goals) > 1:
-            _goal_slide(prs, ctx, goal)
+            _goal_slide(prs, ctx, goal, building)
         for m in ctx.measures(goal.id):
             _measure_slide(prs, ctx, m, building, group_by)
     if ctx.goal is None:  # plan-level measures (no goal) close the whole-plan deck
@@ -100,6 +100,7 @@ def _title_slide(prs, ctx: ExportContext, building: str) -> None:
         _text(s, MARGIN, Inches(3.4), SLIDE_W - 2 * MARGIN, Inches(1.6),
               f"Mission: {ctx.plan.mission}", 16, False, GREY)
     foot = [ctx.source_line()]
+    summary = ctx.narrative(ctx.goal.id, building).summary if ctx.goal is not None else ""
     if ctx.synthetic:
         foot.insert(0, f"{SYNTHETIC_NOTE}: these numbers describe an invented district, "
                        f"not real students.")
@@ -107,10 +108,10 @@ def _title_slide(prs, ctx: ExportContext, building: str) -> None:
     s.notes_slide.notes_text_frame.text = (
         f"{ctx.plan.title}, {ctx.year}. " + (f"{ctx.goal_label(ctx.goal)}: {ctx.goal.statement} "
                                              if ctx.goal else "")
-        + ctx.source_line() + " " + ctx.suppression_note())
+        + (f"{summary} " if summary else "") + ctx.source_line() + " " + ctx.suppression_note())
 
 
-def _goal_slide(prs, ctx: ExportContext, goal: Goal) -> None:
+def _goal_slide(prs, ctx: ExportContext, goal: Goal, building: str = DISTRICT) -> None:
     s = _blank(prs)
     _text(s, MARGIN, Inches(2.2), SLIDE_W - 2 * MARGIN, Inches(0.9), ctx.goal_label(goal), 32,
           True, NAVY)
@@ -118,7 +119,8 @@ def _goal_slide(prs, ctx: ExportContext, goal: Goal) -> None:
           GREY)
     outcomes = [f"{o.id} {o.statement}" for o in goal.outcomes]
     s.notes_slide.notes_text_frame.text = f"{ctx.goal_label(goal)}. {goal.statement} " + \
-        (("Outcomes: " + " ".join(outcomes)) if outcomes else "")
+        (("Outcomes: " + " ".join(outcomes)) if outcomes else "") + \
+        "\n" + ctx.narrative(goal.id, building).summary
 
 
 def _slide_chart(ctx: ExportContext, ce: ChartExport, title: str) -> ChartExport:
@@ -229,6 +231,9 @@ def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None
     unit = unit_of(m)
     where = "District" if building == DISTRICT else ctx.building_name(building)
     lines = [f"{m.title} ({m.id}), {ctx.year}."]
+    said = ctx.measure_narrative(m, building)
+    if said:
+        lines.append(said)
     if m.description:
         lines.append(m.description)
     if row is None:
