@@ -226,3 +226,33 @@ def test_html_is_escaped(rows):
     n = narrative.GoalNarrative("G1", "A <b> & c", [("m", "x < y")])
     out = narrative.narrative_html(n)
     assert "A &lt;b&gt; &amp; c" in out and "x &lt; y" in out
+
+
+def test_same_sentences_on_the_board_in_the_deck_and_the_report(tmp_path):
+    """The board (under the scorecard), the deck's notes and the HTML report say the same."""
+    import html
+    import io
+
+    from pptx import Presentation
+
+    from export_editions import write_handmade
+    from plan_metrics import exports
+    from plan_metrics.dashboard.board import BoardApp
+    from plan_metrics.exports.context import load_context
+    reports = write_handmade(tmp_path / "reports")
+    ctx = load_context(reports, "clayton", Y, "G1")
+    n = ctx.narrative("G1")
+    assert n.summary.startswith("Of this goal's 14 measures at the district in 2024-25, ")
+    deck = Presentation(io.BytesIO(exports.goal_deck_bytes(reports, "clayton", Y, "G1")))
+    notes = "\n".join(s.notes_slide.notes_text_frame.text for s in deck.slides)
+    assert n.summary in notes
+    for _, said in n.measures:
+        assert said in notes
+    page = exports.html_report_bytes(reports, "clayton", Y).decode("utf-8")
+    assert html.escape(n.summary) in page
+    app = BoardApp(reports)
+    board = app.info.value
+    assert board.index("pm-scorecard") < board.index("pm-narrative")
+    assert html.escape(n.summary) in board
+    for _, said in n.measures:
+        assert html.escape(said) in board

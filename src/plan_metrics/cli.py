@@ -1,4 +1,5 @@
-"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export.
+"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export,
+packet.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", required=True, choices=["png", "svg", "pdf", "pptx", "xlsx", "html"])
     e.add_argument("--reports", default=None)
     e.add_argument("--out", default=".")
+
+    k = sub.add_parser("packet", help="the board packet: a paginated, accessible PDF")
+    k.add_argument("--plan", required=True)
+    k.add_argument("--year", required=True)
+    k.add_argument("--goal")
+    k.add_argument("--building", help="a building id (default: the district)")
+    k.add_argument("--reports", default=None)
+    k.add_argument("--out", default=".")
     return p
 
 
@@ -79,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import main as cmd
         elif args.command == "audit":
             from .privacy.audit import main as cmd
+        elif args.command == "packet":
+            from .exports.packet import main as cmd
         else:
             from .exports import main as cmd
         return int(cmd(args) or 0)
