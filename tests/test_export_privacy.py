@@ -223,16 +223,16 @@ def check_all_exports(reports: Path, hidden: pd.DataFrame, tmp_path: Path) -> di
     for _, h in district.iterrows():
         assert not leaks(text, h["label"], _counts(h)), (h["measure_id"], h["label"])
         n_pdf += 1
-    # every hidden group of a measure's breakdown table is named there, with "not shown" only
+    # every hidden group of a measure's breakdown table is named there, with its display text
     ctx = exports.load_context(reports, "clayton", YEAR)
     for m in ctx.plan.measures():
         gb = ctx.default_group_by(m)
         rows = ctx.breakdown_rows(m.id, "ALL", gb) if gb else None
         if rows is None or rows.empty or ctx.plan.goal_of(m.id) is None:
             continue
-        for g in rows.loc[rows["suppressed"].astype(bool), "group"]:
-            assert re.search(rf"{re.escape(charts.group_label(gb, g))}\s+not shown", text), \
-                (m.id, g)
+        for g, shown in rows.loc[rows["suppressed"].astype(bool), ["group", "display"]].values:
+            assert re.search(rf"{re.escape(charts.group_label(gb, g))}\s+{re.escape(shown)}",
+                             text), (m.id, g)
     covered["pdf cells"] = n_pdf
     return covered
 

@@ -115,8 +115,8 @@ EXPECTED = {
             "real improvement on its 2023-24 baseline.",
     # within noise; no target
     "staff": "Staff who belong was 75% in 2024-25, compared with 70% in 2023-24; the difference "
-             "is within the margin of error. It has no target, and shows no clear change from "
-             "its 2023-24 baseline.",
+             "is within the margin of error. It shows no clear change from its 2023-24 "
+             "baseline.",
     # edge: no prior year
     "new": "Families who feel welcome was 81% in 2024-25; there is no earlier year to compare "
            "with. There is not enough data for a status: 2024-25 is the baseline year (81%); a "
@@ -256,3 +256,22 @@ def test_same_sentences_on_the_board_in_the_deck_and_the_report(tmp_path):
     assert html.escape(n.summary) in board
     for _, said in n.measures:
         assert html.escape(said) in board
+
+
+@pytest.mark.parametrize("word, sentence", [
+    ("improving", "It is improving: better than its 2023-24 baseline by more than the margin of "
+                  "error."),
+    ("declining", "It is declining: worse than its 2023-24 baseline by more than the margin of "
+                  "error."),
+    ("met", None),
+])
+def test_status_sentences(rows, word, sentence):
+    from dataclasses import replace
+    plan = _plan()
+    if word == "met":
+        r = replace(rows["belong"], status="met")
+        assert narrative.status_sentence(plan.measure("belong"), r) == (
+            "It has reached its target of 80% set for 2024-25.")
+        return
+    r = replace(rows["staff"], status=word)
+    assert narrative.status_sentence(plan.measure("staff"), r) == sentence

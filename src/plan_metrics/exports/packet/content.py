@@ -232,8 +232,9 @@ def methods(ctx: ExportContext, measures: list[Measure]) -> list[dict]:
                                                             ["methods_change_text"]),
          "table": None},
         {"heading": _p("methods_privacy"),
-         "paragraphs": [ctx.suppression_note(), texts.text("notes.banded").capitalize() + ".",
-                        texts.text("notes.whole_line").capitalize() + "."], "table": None},
+         "paragraphs": [ctx.suppression_note(), *[p.format(protection=ctx.protection) for p in
+                                                  words["packet"]["methods_privacy_text"]]],
+         "table": None},
         {"heading": _p("methods_kinds"), "paragraphs": [],
          "table": {"columns": words["packet"]["methods_kinds_columns"], "rows": kind_rows}},
         {"heading": _p("methods_sources"), "paragraphs": [_p("methods_sources_text")],
