@@ -275,3 +275,13 @@ def test_status_sentences(rows, word, sentence):
         return
     r = replace(rows["staff"], status=word)
     assert narrative.status_sentence(plan.measure("staff"), r) == sentence
+
+
+def test_same_value_within_noise_reads_as_the_same():
+    """70.02% and 69.98% both show as 70% (and 70.0%): 'as in', not 'compared with 70%'."""
+    res = pd.DataFrame([_row("belong", "2023-24", 0.6998, 0.66, 0.74, display="70%"),
+                        _row("belong", Y, 0.7002, 0.66, 0.74, display="70%")])
+    r = scorecard.scorecard(_plan(), "G1", res, None, Y)[0]
+    assert narrative.value_sentence(_plan().measure("belong"), r, Y) == (
+        "Students who belong was 70% in 2024-25, as in 2023-24; any difference is within the "
+        "margin of error.")

@@ -115,6 +115,9 @@ def value_sentence(measure: Measure, row: ScoreRow, year: str) -> str:
         return texts.fill("narrative.value_no_before", subject=subj, year=year, now=now,
                           from_year=c.from_year)
     then, now = pair
+    if not c.real and then == now:
+        return texts.fill("narrative.value_same", subject=subj, year=year,
+                          now=spoken(row.display), from_year=c.from_year)
     if not c.real:
         return texts.fill("narrative.value_noise", subject=subj, year=year, now=now, then=then,
                           from_year=c.from_year)

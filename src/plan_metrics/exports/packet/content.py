@@ -148,7 +148,8 @@ def breakdown(ctx: ExportContext, m: Measure, building: str, group_by: str | Non
         out.append([group_label(gb, rec["group"]),
                     texts.text("display.no_data") if is_missing(rec.get("display"))
                     else str(rec["display"]), _interval(rec, unit),
-                    "" if is_missing(note) or not note else str(note)])
+                    # a hidden row's note is the suppression note printed under the table
+                    "" if is_missing(note) or not note or rec.get("suppressed") else str(note)])
     return {"caption": _pf("breakdown_heading", group_by=group_by_label(gb).lower(),
                            year=ctx.year),
             "columns": texts.all_texts()["packet"]["breakdown_columns"], "rows": out}
