@@ -204,3 +204,20 @@ def test_same_edition_same_pdf(reports):
     a = packet.packet_bytes(reports, "clayton", YEAR, "G2")
     b = packet.packet_bytes(reports, "clayton", YEAR, "G2")
     assert a == b
+
+
+def test_edition_time_with_microseconds(reports, tmp_path):
+    """An edition whose manifest's end time has microseconds (demo_editions writes such) still
+    typesets, dated to the second."""
+    import json
+    import shutil
+    copy = tmp_path / "reports"
+    shutil.copytree(reports, copy)
+    man = copy / "clayton" / YEAR / "manifest.json"
+    m = json.loads(man.read_text())
+    m.pop("end_time", None)
+    m["ended"] = "2025-06-30T12:00:00.123456+00:00"
+    man.write_text(json.dumps(m))
+    ctx = load_context(copy, "clayton", YEAR, "G3")
+    assert packet._timestamp(ctx).isoformat() == "2025-06-30T12:00:00+00:00"
+    assert packet.packet_from_context(ctx)[:5] == b"%PDF-"

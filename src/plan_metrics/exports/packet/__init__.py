@@ -48,7 +48,12 @@ def _template() -> bytes:
 
 
 def _timestamp(ctx: ExportContext) -> datetime:
-    """The edition's end time (so that the same edition gives the same PDF date)."""
+    """The edition's end time to the second (so that the same edition gives the same PDF
+    date; Typst takes no microseconds)."""
+    return _edition_time(ctx).replace(microsecond=0)
+
+
+def _edition_time(ctx: ExportContext) -> datetime:
     m = ctx.edition.manifest
     for key in ("ended", "end_time", "started"):
         if m.get(key):
