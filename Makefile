@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8866
 SIZE ?= small
+PACKET_YEAR ?= 2024-25
 
 .PHONY: install demo demo-data test bench clean
 
@@ -20,9 +21,11 @@ demo-data: install
 	$(BIN)/plan-metrics demo-data --out data/demo --size $(SIZE)
 	$(BIN)/plan-metrics validate --data data/demo
 
-## install, generate the demo district, run every plan for every year, serve the dashboards
+## install, generate the demo district, run every plan for every year, write the board packet,
+## serve the dashboards
 demo: demo-data
 	$(BIN)/plan-metrics run --plan all --data data/demo --years all
+	$(BIN)/plan-metrics packet --plan clayton --year $(PACKET_YEAR) --out reports/clayton
 	$(BIN)/plan-metrics serve --port $(PORT)
 
 ## install, then the whole test suite

@@ -366,5 +366,20 @@ def test_download_what_i_see(page, server, reports):
     png = dl.value
     assert png.suggested_filename == f"clayton_2022-23_{first}_trend.png"
     assert Path(png.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the goal's board packet for that building: a PDF named for goal and building, whose
+    # scorecard is the building's
+    import io as _io
+
+    from pypdf import PdfReader
+    with page.expect_download(timeout=180_000) as dl:
+        page.get_by_role("button", name="board packet as a PDF").click()
+    packet = dl.value
+    assert packet.suggested_filename == f"clayton_2022-23_G2_{building}_packet.pdf"
+    pdf = Path(packet.path()).read_bytes()
+    assert pdf[:5] == b"%PDF-"
+    pages = [p.extract_text() for p in PdfReader(_io.BytesIO(pdf)).pages]
+    assert "Goal G2" in pages[0] and "2022-23" in pages[0]
+    assert any("Scorecard: Goal G2" in p and "Contents" not in p for p in pages)
     assert not [u for u in page.requests if not u.startswith(
         ("http://127.0.0.1", "http://localhost", "data:", "blob:"))]

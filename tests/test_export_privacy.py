@@ -6,7 +6,8 @@ the hand-made edition (asian: n = 6, numerator 4), and for the real demo distric
 the same year with the engine at min_n = 1. Then every export is checked two ways:
 - structurally: a suppressed row carries no number in the workbook / CSV, no value or interval in
   the HTML report's data, and the report holds no count field (n, numerator, denominator) at all;
-- textually: in the deck (slide text, notes, alt text), the HTML and the SVG charts, no true count
+- textually: in the deck (slide text, notes, alt text), the HTML, the SVG charts and the board
+  packet (the PDF's text, its charts' words included), no true count
   of a hidden group appears as a number right after that group's label.
 """
 
@@ -212,6 +213,27 @@ def check_all_exports(reports: Path, hidden: pd.DataFrame, tmp_path: Path) -> di
             assert not leaks(text, h["label"], _counts(h))  # ... with no count
             n_svg += 1
     covered["svg cells"] = n_svg
+
+    # -- the board packet (PDF of the whole plan, district): its text, charts' words included --
+    from pypdf import PdfReader
+    pdf = exports.packet_bytes(reports, "clayton", YEAR)
+    pages = [p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages]
+    text = "\n".join(pages)
+    n_pdf = 0
+    for _, h in district.iterrows():
+        assert not leaks(text, h["label"], _counts(h)), (h["measure_id"], h["label"])
+        n_pdf += 1
+    # every hidden group of a measure's breakdown table is named there, with its display text
+    ctx = exports.load_context(reports, "clayton", YEAR)
+    for m in ctx.plan.measures():
+        gb = ctx.default_group_by(m)
+        rows = ctx.breakdown_rows(m.id, "ALL", gb) if gb else None
+        if rows is None or rows.empty or ctx.plan.goal_of(m.id) is None:
+            continue
+        for g, shown in rows.loc[rows["suppressed"].astype(bool), ["group", "display"]].values:
+            assert re.search(rf"{re.escape(charts.group_label(gb, g))}\s+{re.escape(shown)}",
+                             text), (m.id, g)
+    covered["pdf cells"] = n_pdf
     return covered
 
 
@@ -227,6 +249,7 @@ def test_handmade_edition_publishes_no_hidden_count(tmp_path):
     assert len(hidden) == 34 * 3 and set(hidden["label"]) == {"Asian"}
     covered = check_all_exports(reports, hidden, tmp_path)
     assert covered["pptx district cells"] >= 34 and covered["svg cells"] > 0
+    assert covered["pdf cells"] >= 34
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export,
-import, compare, audit.
+import, compare, packet, audit.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="an earlier or later published year, or an edition kept in "
                         "<year>/history/ (its folder or name); default: the last report")
     c.add_argument("--reports", default=None)
+    k = sub.add_parser("packet", help="the board packet: a paginated, accessible PDF")
+    k.add_argument("--plan", required=True)
+    k.add_argument("--year", required=True)
+    k.add_argument("--goal")
+    k.add_argument("--building", help="a building id (default: the district)")
+    k.add_argument("--reports", default=None)
+    k.add_argument("--out", default=".")
     return p
 
 
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             from .privacy.audit import main as cmd
         elif args.command == "compare":
             from .compare import main as cmd
+        elif args.command == "packet":
+            from .exports.packet import main as cmd
         else:
             from .exports import main as cmd
         return int(cmd(args) or 0)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import ipywidgets as W
 
-from .. import charts, editions, scorecard, texts
+from .. import charts, editions, narrative, scorecard, texts
 from ..errors import PlanMetricsError
 from ..plan import Measure, load_plan
 from ..privacy import format_change
@@ -291,12 +291,14 @@ class BoardApp:
         for card, (outcome, m) in zip(self.cards, shown):
             self._fill_card(card, d, outcome, m, rows[m.id])
         notices = "".join(f'<div class="pm-notice" role="alert">{n}</div>' for n in self.notices)
-        self.top.value = CSS + SCORECARD_CSS + self._header_html(d) + notices
+        self.top.value = (CSS + SCORECARD_CSS + narrative.NARRATIVE_CSS + self._header_html(d)
+                          + notices)
         url = state.page_url(f.query())
         self.info.value = (f'<p class="pm-link">Link to this view: '
                            f'<a href="{_esc(url)}" id="pm-view-link">{_esc(url)}</a></p>'
                            + self._overview_html(d) + self._goal_html(d)
-                           + self._scorecard_html(d, list(rows.values())))
+                           + self._scorecard_html(d, list(rows.values()))
+                           + self._narrative_html(d, list(rows.values())))
 
     def score_rows(self, d: PlanData) -> list[scorecard.ScoreRow]:
         """The goal's scorecard rows at the chosen place, year and student group (the cards show
@@ -321,6 +323,12 @@ class BoardApp:
         return (f'<section class="pm-sc-section" aria-label="Scorecard">'
                 f'{scorecard_html(rows, label, self._place(d), self.filters.year, css=False)}'
                 f'</section>')
+
+    def _narrative_html(self, d: PlanData, rows) -> str:
+        """The goal's narrative under its scorecard (the same sentences as the deck, the packet
+        and the HTML report)."""
+        return narrative.narrative_html(
+            narrative.goal_narrative(d.plan, self.filters.goal, rows, self.filters.year))
 
     def _place(self, d: PlanData) -> str:
         return d.building_names.get(self.filters.building, self.filters.building)

@@ -104,7 +104,8 @@ class DownloadButton(anywidget.AnyWidget):
 
 def download_bar(app):
     """The board's "download what I see" bar for a BoardApp: the chosen chart as PNG, SVG or PDF,
-    the goal's slides, the goal's table as Excel or CSV, and the plan's HTML report, each made at
+    the goal's slides, the goal's table as Excel or CSV, the goal's board packet (PDF) and the plan's
+    HTML report, each made at
     click time for the filters shown (plan, year, goal, building, student group)."""
     import html
 
@@ -164,6 +165,14 @@ def download_bar(app):
         goal_file("Table (CSV)", "csv", lambda: exports.csv_bytes(
             app.reports, f().plan, f().year, f().goal, building=f().building,
             group_by=group_by()), "Download this goal's results as CSV"),
+        DownloadButton("Board packet (PDF)", "pdf",
+                       lambda: exports.packet_bytes(app.reports, f().plan, f().year, f().goal,
+                                                    building=f().building,
+                                                    group_by=group_by()),
+                       lambda: exports.packet_filename(f().plan, f().year, f().goal,
+                                                       f().building),
+                       "Download this goal's board packet as a PDF (for this building)",
+                       show_error),
         DownloadButton("Report (HTML)", "html",
                        lambda: exports.html_report_bytes(app.reports, f().plan, f().year),
                        lambda: exports.export_filename(f().plan, f().year, None, "html"),

@@ -30,8 +30,11 @@ an unknown plan, year, goal or a missing edition. ``building`` is a building_id 
         the same rows as the workbook's Results sheet, as UTF-8 CSV (suppressed values as text)
     html_report_bytes(reports, plan_id, year) -> bytes
         the static, self-contained HTML report
+    packet_bytes(reports, plan_id, year, goal_id=None, building='ALL', group_by=None) -> bytes
+        the board packet, a tagged PDF (exports.packet; ``plan-metrics packet``)
 
-and ``export_filename(plan_id, year, goal_id, ext)`` for the file name to offer.
+and ``export_filename(plan_id, year, goal_id, ext)`` (``packet_filename(plan_id, year, goal_id,
+building)`` for the packet) for the file name to offer.
 
 A measure reported only per student group (risk ratios, gaps: its all-students rows have no
 value) has no trend chart; its slide shows the breakdown and the widest disparity, its group
@@ -51,7 +54,8 @@ from .images import FORMATS as IMAGE_FORMATS
 from .images import chart_bytes
 
 __all__ = ["main", "chart_bytes", "measure_chart_bytes", "goal_deck_bytes", "workbook_bytes",
-           "csv_bytes", "html_report_bytes", "export_filename", "load_context", "ExportContext"]
+           "csv_bytes", "html_report_bytes", "packet_bytes", "export_filename", "packet_filename",
+           "load_context", "ExportContext"]
 
 
 def _checked(ctx: ExportContext, building: str | None, group_by: str | None) -> ExportContext:
@@ -133,6 +137,20 @@ def html_report_bytes(reports, plan_id: str, year: str) -> bytes:
     """The static self-contained HTML report of a plan and year."""
     from .html_report import report_html
     return report_html(load_context(reports, plan_id, year)).encode("utf-8")
+
+
+def packet_bytes(reports, plan_id: str, year: str, goal_id: str | None = None,
+                 building: str = DISTRICT, group_by: str | None = None) -> bytes:
+    """The board packet (PDF) of a plan and year, one goal or one building."""
+    from .packet import packet_bytes as make
+    return make(reports, plan_id, year, goal_id, building, group_by)
+
+
+def packet_filename(plan_id: str, year: str, goal_id: str | None = None,
+                    building: str = DISTRICT) -> str:
+    """'clayton_2024-25_G1_packet.pdf' (see exports.packet)."""
+    from .packet import packet_filename as name
+    return name(plan_id, year, goal_id, building)
 
 
 def main(args) -> int:

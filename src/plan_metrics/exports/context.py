@@ -108,6 +108,7 @@ class ExportContext:
     status_history: pd.DataFrame    # status of every published year up to this one
     goal: Goal | None = None
     _buildings: dict[str, str] = field(default_factory=dict)
+    _scores: dict = field(default_factory=dict)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -193,6 +194,40 @@ class ExportContext:
 
     def goal_label(self, goal: Goal) -> str:
         return f"Goal {goal.id}" + (f": {goal.title}" if goal.title else "")
+
+    # -- the scorecard and the narrative -------------------------------------------------------
+    def benchmarks(self) -> pd.DataFrame | None:
+        """The edition's benchmarks table (None when it carries none)."""
+        from ..scorecard import read_benchmarks
+        if "_bench" not in self._scores:
+            self._scores["_bench"] = read_benchmarks(self.edition.path)
+        return self._scores["_bench"]
+
+    def score_rows(self, goal_id: str, building: str = DISTRICT,
+                   group_by: str | None = None) -> list:
+        """The goal's scorecard rows (scorecard.scorecard) at a place, computed once."""
+        from ..scorecard import scorecard
+        key = (goal_id, building, group_by)
+        if key not in self._scores:
+            self._scores[key] = scorecard(self.plan, goal_id, self.history, self.status,
+                                          self.year, building, self.building_name(building),
+                                          group_by=group_by, benchmarks=self.benchmarks(),
+                                          min_n=self.min_n)
+        return self._scores[key]
+
+    def narrative(self, goal_id: str, building: str = DISTRICT, group_by: str | None = None):
+        """The goal's narrative (narrative.GoalNarrative) from the same scorecard rows."""
+        from ..narrative import goal_narrative
+        return goal_narrative(self.plan, goal_id, self.score_rows(goal_id, building, group_by),
+                              self.year)
+
+    def measure_narrative(self, measure: Measure, building: str = DISTRICT,
+                          group_by: str | None = None) -> str:
+        """One measure's narrative sentences ('' for a measure outside every goal)."""
+        goal = self.plan.goal_of(measure.id)
+        if goal is None:
+            return ""
+        return dict(self.narrative(goal.id, building, group_by).measures).get(measure.id, "")
 
     # -- numbers ----------------------------------------------------------------------------
     def status_row(self, measure_id: str) -> dict | None:

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import vl_convert as vlc
 
-from .. import charts, contract, scorecard, texts
+from .. import charts, contract, narrative, scorecard, texts
 from ..plan import Measure
 from ..scorecard_html import SCORECARD_CSS, scorecard_html
 from ..results import ALL, DISTRICT
@@ -151,11 +151,13 @@ def report_html(ctx: ExportContext) -> str:
         for b, name in buildings:
             rows = scorecard.scorecard(ctx.plan, goal.id, ctx.history, ctx.status, ctx.year, b,
                                        name, benchmarks=bench)
+            said = narrative.goal_narrative(ctx.plan, goal.id, rows, ctx.year)
             if b == DISTRICT:
                 cards = {r.measure_id: r for r in rows}
             body.append(f'<div class="scorecard" data-building="{e(b)}"'
                         f'{"" if b == DISTRICT else " hidden"}>'
                         f'{scorecard_html(rows, ctx.goal_label(goal), name, ctx.year, css=False)}'
+                        f'{narrative.narrative_html(said)}'
                         f'</div>')
         body += [_measure_html(ctx, m, colors, cards.get(m.id)) for m in ms]
         body.append("</section>")
@@ -183,6 +185,7 @@ def report_html(ctx: ExportContext) -> str:
 <title>{e(title)}</title>
 <style>{_CSS}</style>
 {SCORECARD_CSS}
+{narrative.NARRATIVE_CSS}
 <script>{vega_bundle()}</script>
 </head><body>
 <header><h1>{e(ctx.plan.title)}</h1>

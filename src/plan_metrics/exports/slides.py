@@ -42,7 +42,7 @@ def build_deck(ctx: ExportContext, building: str = DISTRICT,
     bench = scorecard.read_benchmarks(ctx.edition.path)
     for goal in goals:
         if len(goals) > 1:
-            _goal_slide(prs, ctx, goal)
+            _goal_slide(prs, ctx, goal, building)
         # the scorecard's rows: the same value, group and sentence as the board and HTML report
         rows = {r.measure_id: r for r in scorecard.scorecard(
             ctx.plan, goal.id, ctx.history, ctx.status, ctx.year, building, place,
@@ -106,6 +106,7 @@ def _title_slide(prs, ctx: ExportContext, building: str) -> None:
         _text(s, MARGIN, Inches(3.4), SLIDE_W - 2 * MARGIN, Inches(1.6),
               f"Mission: {ctx.plan.mission}", 16, False, GREY)
     foot = [ctx.source_line()]
+    summary = ctx.narrative(ctx.goal.id, building).summary if ctx.goal is not None else ""
     if ctx.synthetic:
         foot.insert(0, f"{SYNTHETIC_NOTE}: these numbers describe an invented district, "
                        f"not real students.")
@@ -113,10 +114,10 @@ def _title_slide(prs, ctx: ExportContext, building: str) -> None:
     s.notes_slide.notes_text_frame.text = (
         f"{ctx.plan.title}, {ctx.year}. " + (f"{ctx.goal_label(ctx.goal)}: {ctx.goal.statement} "
                                              if ctx.goal else "")
-        + ctx.source_line() + " " + ctx.suppression_note())
+        + (f"{summary} " if summary else "") + ctx.source_line() + " " + ctx.suppression_note())
 
 
-def _goal_slide(prs, ctx: ExportContext, goal: Goal) -> None:
+def _goal_slide(prs, ctx: ExportContext, goal: Goal, building: str = DISTRICT) -> None:
     s = _blank(prs)
     _text(s, MARGIN, Inches(2.2), SLIDE_W - 2 * MARGIN, Inches(0.9), ctx.goal_label(goal), 32,
           True, NAVY)
@@ -124,7 +125,8 @@ def _goal_slide(prs, ctx: ExportContext, goal: Goal) -> None:
           GREY)
     outcomes = [f"{o.id} {o.statement}" for o in goal.outcomes]
     s.notes_slide.notes_text_frame.text = f"{ctx.goal_label(goal)}. {goal.statement} " + \
-        (("Outcomes: " + " ".join(outcomes)) if outcomes else "")
+        (("Outcomes: " + " ".join(outcomes)) if outcomes else "") + \
+        "\n" + ctx.narrative(goal.id, building).summary
 
 
 def _slide_chart(ctx: ExportContext, ce: ChartExport, title: str) -> ChartExport:
@@ -260,6 +262,9 @@ def speaker_notes(ctx: ExportContext, m: Measure, building: str, st: dict | None
     where = "District" if building == DISTRICT else ctx.building_name(building)
     who = scorecard.whose(m)
     lines = [f"{m.title} ({m.id}), {ctx.year}."]
+    said = ctx.measure_narrative(m, building)
+    if said:
+        lines.append(said)
     if m.description:
         lines.append(m.description)
     if score is not None and score.headline:
