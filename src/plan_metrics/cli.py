@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo-data", help="generate the synthetic demo district")
     d.add_argument("--out", default="data/demo")
-    d.add_argument("--size", choices=["small", "large"], default="small")
+    d.add_argument("--size", default="small",
+                   help="small, large, or a number of students up to 1000000 (e.g. 200k)")
     d.add_argument("--seed", type=int, default=2024)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")
