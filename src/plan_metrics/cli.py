@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="reports folder (default: reports/)")
     r.add_argument("--jobs", type=int)
     r.add_argument("--min-n", type=int, dest="min_n")
+    r.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run the notebooks on a Dask distributed cluster (e.g. tcp://host:8786); "
+                        "data and reports must be on a path every worker sees")
 
     s = sub.add_parser("serve", help="serve the home page and dashboards with Voila (127.0.0.1 by default)")
     s.add_argument("--reports", default=None)
