@@ -1,4 +1,5 @@
-"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export.
+"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, run-many, serve,
+audit, export.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -41,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the notebooks on a Dask distributed cluster (e.g. tcp://host:8786); "
                         "data and reports must be on a path every worker sees")
 
+    m = sub.add_parser("run-many", help="run a list of districts (YAML or CSV) as tasks, locally "
+                                        "or on a Dask cluster, with a summary table")
+    m.add_argument("--districts", required=True,
+                   help="YAML or CSV: each district's name, data, plans, years and reports")
+    m.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run the districts on a Dask distributed cluster (e.g. tcp://host:8786)")
+
     s = sub.add_parser("serve", help="serve the home page and dashboards with Voila (127.0.0.1 by default)")
     s.add_argument("--reports", default=None)
     s.add_argument("--port", type=int, default=8866)
@@ -79,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             from .loading import main as cmd
         elif args.command == "run":
             from .runs import main as cmd
+        elif args.command == "run-many":
+            from .runs.many import main as cmd
         elif args.command == "serve":
             from .serve import main as cmd
         elif args.command == "audit":

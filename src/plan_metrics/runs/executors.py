@@ -141,6 +141,21 @@ class DaskPool:
             "workers more memory or fewer threads, and rerun")
 
 
+class InlineExecutor(Executor):
+    """A concurrent.futures.Executor that runs each task when it is submitted, in this thread
+    (run-many's local default: one district after the other, each using every core for its
+    notebooks, and Ctrl-C interrupts the district in progress like a plain run)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as e:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(e)
+        return future
+
+
 def executor_for(dask: str | None, jobs: int, reuse_kernels: bool = True):
     """The run's executor: a DaskPool for ``dask`` (a scheduler address), else a LocalPool."""
     if dask:
@@ -166,10 +181,15 @@ def worker_task(job: _Job, reuse_kernels: bool = True) -> dict:
     a context of its own, kept from task to task like a thread of the local pool (its warm kernel
     lives on that loop).
     """
+    return in_thread_context(_worker_job, job, reuse_kernels)
+
+
+def in_thread_context(fn, *args):
+    """``fn(*args)`` in this thread's own ``contextvars`` context (see worker_task)."""
     context = getattr(_THREAD, "context", None)
     if context is None:
         context = _THREAD.context = contextvars.Context()
-    return context.run(_worker_job, job, reuse_kernels)
+    return context.run(fn, *args)
 
 
 def _worker_job(job: _Job, reuse_kernels: bool) -> dict:

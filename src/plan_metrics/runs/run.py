@@ -309,6 +309,7 @@ def _execute(all_jobs, editions, tables, pool, plan_hash, git, synthetic, data_d
             failure = PlanMetricsError(
                 failure.what + f". Editions published before the failure: "
                 f"{', '.join(str(p) for p in published)}", failure.where, failure.fix)
+        failure.published = list(published)  # read by run-many's summary
         raise failure
     return published
 
