@@ -74,3 +74,28 @@ def test_a_notebook_error_comes_back_from_the_worker_whole():
     back = pickle.loads(pickle.dumps(e))
     assert (back.what, back.where, back.fix, back.problems, str(back)) == \
         ("what", "where", "fix", ["p"], str(e))
+
+
+def test_run_many_on_the_cluster_publishes_the_good_district_and_names_the_broken(
+        demo_data, tmp_path, cluster, capsys):
+    import shutil
+    broken = tmp_path / "broken-data"
+    shutil.copytree(demo_data, broken)
+    (broken / "buildings.csv").write_text("building_id,name\n")  # the header is wrong
+    (tmp_path / "state.csv").write_text(
+        "name,data,plans,years,reports\n"
+        f"good,{demo_data},{PLAN},{YEAR},good/reports\n"
+        f"broken,broken-data,{PLAN},{YEAR},broken/reports\n")
+    code = cli(["run-many", "--districts", str(tmp_path / "state.csv"),
+                "--dask", cluster.scheduler_address])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"run-many: 2 district(s) on {cluster.scheduler_address}" in out
+    local = pd.read_parquet(tmp_path / "good/reports" / PLAN / YEAR / "results.parquet")
+    assert len(local) > 100
+    assert not (tmp_path / "broken/reports" / PLAN).exists()
+    rows = {line.split()[0]: line.split() for line in out[out.index("District"):].splitlines()
+            if line.strip() and not line.startswith("-")}
+    assert rows["good"][1] == "1" and rows["broken"][1] == "0"
+    assert "buildings.csv" in " ".join(rows["broken"])
+    assert "1 of 2 district(s) published without failure" in out
