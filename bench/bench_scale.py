@@ -17,6 +17,7 @@ Targets (issue 14): the large district (50k) one year <= 30 s and <= 1.5 GB; tim
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -60,6 +61,14 @@ def bench_size(size: str, folder: Path, jobs: int) -> dict:
         seconds, cpu, pss, rss = m
         print(f"  {step:<34} {seconds:7.1f} s  CPU {cpu:7.1f} s  peak PSS {pss:6.0f} MB "
               f"(RSS {rss:6.0f})   {load()}", flush=True)
+    manifest = reports / PLAN / YEAR / "manifest.json"
+    if manifest.is_file():  # where the run's time went: the notebooks, the rest (protection...)
+        man = json.loads(manifest.read_text())
+        nbs = {n["domain"]: n["seconds"] for n in man.get("notebooks", [])}
+        priv = man.get("privacy", {})
+        print(f"    notebooks (each, wall): {', '.join(f'{d} {t:.0f} s' for d, t in nbs.items())}; "
+              f"privacy: {priv.get('rounds')} rounds, {priv.get('hidden_primary')} + "
+              f"{priv.get('hidden_complementary')} hidden cells", flush=True)
     return out
 
 
