@@ -1,5 +1,5 @@
-"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, serve, export,
-import, compare, packet, audit.
+"""The command line (DESIGN.md section 11, contract): demo-data, validate, run, run-many,
+serve, export, import, compare, packet, audit.
 
 Every error a user can cause is printed as one paragraph (what, where, how to fix) with a non-zero
 exit status; never a traceback.
@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo-data", help="generate the synthetic demo district")
     d.add_argument("--out", default="data/demo")
-    d.add_argument("--size", choices=["small", "large"], default="small")
+    d.add_argument("--size", default="small",
+                   help="small, large, or a number of students up to 1000000 (e.g. 200k)")
     d.add_argument("--seed", type=int, default=2024)
 
     v = sub.add_parser("validate", help="check a data directory against the data contract")
@@ -37,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="reports folder (default: reports/)")
     r.add_argument("--jobs", type=int)
     r.add_argument("--min-n", type=int, dest="min_n")
+    r.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run the notebooks on a Dask distributed cluster (e.g. tcp://host:8786); "
+                        "data and reports must be on a path every worker sees")
+
+    m = sub.add_parser("run-many", help="run a list of districts (YAML or CSV) as tasks, locally "
+                                        "or on a Dask cluster, with a summary table")
+    m.add_argument("--districts", required=True,
+                   help="YAML or CSV: each district's name, data, plans, years and reports")
+    m.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run the districts on a Dask distributed cluster (e.g. tcp://host:8786)")
 
     s = sub.add_parser("serve", help="serve the home page and dashboards with Voila (127.0.0.1 by default)")
     s.add_argument("--reports", default=None)
@@ -97,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             from .loading import main as cmd
         elif args.command == "run":
             from .runs import main as cmd
+        elif args.command == "run-many":
+            from .runs.many import main as cmd
         elif args.command == "serve":
             from .serve import main as cmd
         elif args.command == "import":

@@ -16,6 +16,10 @@ class PlanMetricsError(Exception):
         self.problems = list(problems or [])
         super().__init__(self.message())
 
+    def __reduce__(self):
+        # pickled with its parts (a Dask worker sends it back to the client whole)
+        return (type(self), (self.what, self.where, self.fix, self.problems))
+
     def message(self) -> str:
         parts = [self.what.rstrip(".") + "."]
         if self.where:

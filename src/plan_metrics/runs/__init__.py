@@ -20,9 +20,15 @@ A run, for each plan and school year:
    previous edition untouched and no temporary folder behind; a failed notebook is kept, executed with its error
    marked, in ``reports/<plan>/.failed/<year>/<domain>.ipynb``.
 
+The notebooks (the unit of work: one domain of one edition) go through a
+``concurrent.futures.Executor``: the local pool of warm kernels by default, or the workers of a
+Dask distributed cluster with ``--dask ADDRESS`` (``executors``); steps 2 and 4 stay on the client.
+``plan-metrics run-many`` runs a list of districts, each as one task (``many``).
+
 Modules: ``run`` (the entry point, ``run()`` and ``main()``), ``execute`` (one notebook),
-``kernels`` (the warm kernel pool), ``snapshot``, ``publish``, ``context`` (the notebooks' side:
-``notebook_context``) and ``notebooks`` (writes the compute notebooks themselves).
+``executors`` (local pool, Dask), ``many`` (run-many), ``kernels`` (the warm kernel pool),
+``snapshot``, ``publish``, ``context`` (the notebooks' side: ``notebook_context``) and
+``notebooks`` (writes the compute notebooks themselves).
 """
 
 from .context import NotebookContext, notebook_context, resolve, tables_needed

@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +19,9 @@ from ..errors import PlanMetricsError
 from ..params import year_params
 from ..paths import NOTEBOOKS_DIR, REPORTS_DIR
 from .context import tables_needed
-from .execute import MEMORY_BUDGET, _Job, _MemoryGate, _run_job
-from .kernels import _KernelPool, release_memory
+from .execute import _Job
+from .executors import executor_for, rows_written
+from .kernels import release_memory
 from .notebooks import DOMAIN_KNOBS
 from .protection import protect_editions
 from .publish import _Edition, _publish, _sweep_stale
@@ -39,7 +40,8 @@ def main(args) -> int:
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         published = run(plan=args.plan, data_dir=args.data, years=args.years,
-                        params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n)
+                        params_file=args.params, out=args.out, jobs=args.jobs, min_n=args.min_n,
+                        dask=getattr(args, "dask", None))
     finally:
         signal.signal(signal.SIGTERM, previous)
     for path in sorted(published):
@@ -51,7 +53,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
         out: str | Path | None = None, jobs: int | None = None, min_n: int | None = None,
         notebooks_dir: Path | str = NOTEBOOKS_DIR, params_dir: Path | str | None = None,
         progress: bool = True, all_domains: bool = False,
-        reuse_kernels: bool = True) -> list[Path]:
+        reuse_kernels: bool = True, dask: str | None = None) -> list[Path]:
     """Compute and publish the editions of ``plan`` ('all', an id or a YAML path) for ``years``
     ('all', 'YYYY-YY' or a comma list). Returns the published edition folders.
 
@@ -60,10 +62,13 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
     save an empty table); by default they are skipped (see ``domains_of``). ``reuse_kernels``
     runs the notebooks on one warm kernel per worker (namespace emptied between notebooks, see
     _KernelPool); False starts a fresh kernel for every notebook (papermill's default).
+    ``dask`` (a scheduler address) sends the notebooks to a Dask distributed cluster instead of
+    the local pool (``executors``); data, reports and plan must then be on a path every worker
+    sees. Protection and publishing stay here, on the client.
     Raises PlanMetricsError (one paragraph) for every problem a user can cause.
     """
     from .. import loading
-    from ..plan import load_plan, plan_hash, plan_path, available_plans
+    from ..plan import load_plan, available_plans
 
     reports = Path(out if out is not None else REPORTS_DIR).resolve()
     data_dir = Path(data_dir).resolve()
@@ -90,6 +95,20 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
     if wanted_years == "all" and params_file is not None:
         from ..params import read_params_file
         read_params_file(params_file)
+
+    # The executor first: an unreachable cluster fails before the (slow) data load.
+    pool = executor_for(dask, jobs, reuse_kernels)
+    try:
+        return _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min_n,
+                    pkw, all_domains, notebooks_dir, progress)
+    finally:
+        pool.close()
+
+
+def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min_n, pkw,
+         all_domains, notebooks_dir, progress) -> list[Path]:
+    """The run after its arguments were checked: load, snapshot, execute on ``pool``, publish."""
+    from ..plan import plan_hash, plan_path
 
     tables = _validated(loading, data_dir)
     data_years = sorted(tables.years)
@@ -155,8 +174,10 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
         pm_log = logging.getLogger("papermill")
         level, pm_log.level = pm_log.level, logging.CRITICAL
         try:
-            published = _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic,
-                                 data_dir, progress, _KernelPool() if reuse_kernels else None)
+            pool.check_paths([snapshot, data_dir, notebooks_dir,
+                              *{plan_path(ref).resolve() for ref, _ in plans}])
+            published = _execute(all_jobs, editions, tables, pool, plan_hash, git, synthetic,
+                                 data_dir, progress)
         finally:
             pm_log.setLevel(level)
     finally:
@@ -233,11 +254,11 @@ def _validated(loading, data_dir: Path):
     return tables
 
 
-def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_dir,
-             progress, kernels: "_KernelPool | None") -> list[Path]:
-    """Run the notebooks (up to ``jobs`` at once); when they are done, protect the complete
-    editions together (runs.protection) and publish each. On the first failure no new notebook
-    starts; the editions already complete are protected and published."""
+def _execute(all_jobs, editions, tables, pool, plan_hash, git, synthetic, data_dir,
+             progress) -> list[Path]:
+    """Run the notebooks on ``pool`` (executors.LocalPool or DaskPool); when they are done,
+    protect the complete editions together (runs.protection) and publish each, here. On the first
+    failure no new notebook starts; the editions already complete are protected and published."""
     from tqdm.auto import tqdm
 
     published: list[Path] = []
@@ -245,42 +266,49 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
     bar = tqdm(total=len(all_jobs), unit="notebook", desc="plan-metrics run", disable=not progress,
                file=sys.stderr)
     complete = [ed for ed in editions if ed.jobs_left == 0]  # plans without measures: empty
+    pending: dict[Future, _Job] = {pool.submit(j): j for j in all_jobs}
     try:
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="papermill") as pool:
-            gate = _MemoryGate(MEMORY_BUDGET)
-            pending: dict[Future, _Job] = {pool.submit(_run_job, j, kernels, gate): j
-                                           for j in all_jobs}
-            try:
-                while pending:
-                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        job = pending.pop(fut)
-                        if fut.cancelled():
-                            continue
-                        bar.update(1)
-                        try:
-                            job.edition.notebooks.append(fut.result())
-                        except PlanMetricsError as e:
-                            if failure is None:
-                                failure = e
-                                for f in pending:
-                                    f.cancel()
-                            continue
-                        ed = job.edition
-                        ed.jobs_left -= 1
-                        if ed.jobs_left == 0 and failure is None:
-                            complete.append(ed)
-                            if not pending and kernels is not None:
-                                kernels.close()  # no notebook left: give the memory back
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
-            finally:
-                bar.close()
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = pending.pop(fut)
+                if fut.cancelled():
+                    continue
+                bar.update(1)
+                try:
+                    record = fut.result()
+                    rows = job.edition.rows_dir / f"{job.domain}.parquet"
+                    if pool.remote and not rows_written(rows):
+                        raise PlanMetricsError(
+                            f"The {job.domain} notebook of plan {job.edition.plan.id}, "
+                            f"{job.edition.year} ran on a Dask worker, but its rows are not "
+                            f"visible here ({rows})", "--dask",
+                            "put the reports folder (--out) on a filesystem the workers and "
+                            "this machine share, at the same path")
+                    job.edition.notebooks.append(record)
+                except Exception as e:  # noqa: BLE001 - a lost task is explained, not hidden
+                    if not isinstance(e, PlanMetricsError):
+                        e = pool.explain(job, e)
+                        if e is None:
+                            raise
+                    if failure is None:
+                        failure = e
+                        for f in pending:
+                            f.cancel()
+                    continue
+                ed = job.edition
+                ed.jobs_left -= 1
+                if ed.jobs_left == 0 and failure is None:
+                    complete.append(ed)
+                    if not pending:
+                        pool.idle()  # no notebook left: give the memory back
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
     finally:
-        if kernels is not None:
-            kernels.close()
+        bar.close()
+        pool.close()  # the kernels' memory back before the protection step
     if complete:
         reports = complete[0].target.parent.parent
         if progress:
@@ -297,6 +325,7 @@ def _execute(all_jobs, editions, tables, jobs, plan_hash, git, synthetic, data_d
             failure = PlanMetricsError(
                 failure.what + f". Editions published before the failure: "
                 f"{', '.join(str(p) for p in published)}", failure.where, failure.fix)
+        failure.published = list(published)  # read by run-many's summary
         raise failure
     return published
 

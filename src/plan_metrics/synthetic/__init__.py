@@ -1,10 +1,12 @@
 """The synthetic demo district: every table of the data contract as CSV, with planted effects.
 
-``plan-metrics demo-data [--out data/demo] [--size small|large] [--seed N]`` writes one CSV per
+``plan-metrics demo-data [--out data/demo] [--size small|large|N] [--seed N]`` writes one CSV per
 table of ``contract.TABLES`` (columns in contract order) and ``PLANTED.yaml``, the effects built
 into the data with their expected values and tolerances (see ``planted``). Six school years,
 2019-20 to 2024-25; ``small`` is ~2,500 students in 5 buildings (3 elementary, 1 middle, 1 high),
-``large`` ~50,000 students in 60 buildings (40 / 12 / 8). Everything is fictional.
+``large`` ~50,000 students in 60 buildings (40 / 12 / 8); a number (``200000``, ``200k``, ``1m``)
+gives that many students with buildings in the large district's proportions. Everything is
+fictional.
 
 Deterministic: the same seed gives byte-identical files. Each table draws from its own random
 stream (``numpy.random.SeedSequence(seed).spawn``), so changing one table's generator does not
@@ -49,12 +51,14 @@ def build(size: str = "small", seed: int = 2024) -> dict[str, pd.DataFrame | lis
 
     A table whose source cannot be built (action_steps without the clayton-pl plan) is left out.
     """
-    if size not in SIZES:
+    spec = district.size_of(size)
+    if spec is None:
         raise PlanMetricsError(f"Unknown district size {size!r}", "--size",
-                               f"use one of {', '.join(SIZES)}")
+                               f"use one of {', '.join(SIZES)} or a number of students from 1000 "
+                               f"to {district.MAX_STUDENTS:,} (e.g. 200000 or 200k)")
     r = _rngs(seed)
-    buildings = district.make_buildings(r["buildings"], SIZES[size])
-    roster = district.Panel(r["panel"], SIZES[size], buildings).simulate()
+    buildings = district.make_buildings(r["buildings"], spec)
+    roster = district.Panel(r["panel"], spec, buildings).simulate()
     staff = staff_mod.staff_roster(r["staff"], roster, buildings)
     tables: dict = {
         "buildings": buildings,

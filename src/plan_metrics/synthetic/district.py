@@ -31,6 +31,31 @@ class Size:
 
 
 SIZES = {"small": Size(2500, 3, 1, 1), "large": Size(50000, 40, 12, 8)}
+#: the largest district ``size_of`` builds (New York City is ~900,000 students)
+MAX_STUDENTS = 1_000_000
+
+
+def size_of(spec: str) -> Size | None:
+    """The district size for ``spec``: a named size (``small``, ``large``) or a number of students
+    (``200000``, ``200k``, ``1m``, ``1_000_000``) between 1,000 and ``MAX_STUDENTS``, with buildings
+    in the large district's proportions (40 elementary, 12 middle, 8 high per 50,000 students).
+    None when ``spec`` is neither."""
+    if spec in SIZES:
+        return SIZES[spec]
+    text = str(spec).strip().lower().replace("_", "").replace(",", "")
+    factor = 1
+    if text.endswith("k"):
+        text, factor = text[:-1], 1_000
+    elif text.endswith("m"):
+        text, factor = text[:-1], 1_000_000
+    try:
+        students = int(float(text) * factor)
+    except ValueError:
+        return None
+    if not 1_000 <= students <= MAX_STUDENTS:
+        return None
+    per = students / 50_000
+    return Size(students, max(1, round(40 * per)), max(1, round(12 * per)), max(1, round(8 * per)))
 
 RACE = contract.RACE_ETHNICITY          # codes are positions in this tuple
 GENDER = contract.GENDER
@@ -59,7 +84,13 @@ def make_buildings(rng: np.random.Generator, size: Size) -> pd.DataFrame:
     """Fictional buildings ("Maplewood Elementary"), ids ES01.., MS01.., HS01.."""
     combos = [t + p for p in _PLACES for t in _TREES]
     order = rng.permutation(len(combos))
-    names = [combos[i] for i in order[: size.elementary + size.middle + size.high]]
+    count = size.elementary + size.middle + size.high
+    names = [combos[i] for i in order[:count]]
+    # past the 420 tree-and-place names (districts over ~350,000 students): "Maplewood 2", ...
+    k = 2
+    while len(names) < count:
+        names += [f"{combos[i]} {k}" for i in order[: count - len(names)]]
+        k += 1
     rows = []
     spec = [("ES", "Elementary", "elementary", 0, 5, size.elementary),
             ("MS", "Middle School", "middle", 6, 8, size.middle),
@@ -282,5 +313,5 @@ def graduation_table(roster: pd.DataFrame, buildings: pd.DataFrame, years: list[
     })
 
 
-__all__ = ["SIZES", "Size", "Panel", "make_buildings", "enrollment_table", "graduation_table",
+__all__ = ["SIZES", "MAX_STUDENTS", "size_of", "Size", "Panel", "make_buildings", "enrollment_table", "graduation_table",
            "student_ids", "FIRST_FALL", "N_YEARS"]
