@@ -75,7 +75,9 @@ def serve():
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium (the system's /usr/bin/chromium) through Playwright, for the session."""
+    """Headless Chromium (the system's /usr/bin/chromium) through Playwright, for the session.
+    Every browser test takes this one (a fresh context each where it needs one): Playwright's sync
+    API refuses a second ``sync_playwright()`` inside a process that already runs one."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -280,17 +280,12 @@ def test_library_errors(reports):
 
 # ---- static HTML report in a real browser -----------------------------------------------------
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("packed", [False, True], ids=["plain-json", "gzip-data"])
-def test_html_report_offline_filters(reports, tmp_path, monkeypatch, packed):
+def test_html_report_offline_filters(reports, tmp_path, monkeypatch, packed, browser):
     """Loaded from file:// with every other request aborted: charts draw, filters change what is
     shown (B2's 2024-25 value is 0.7685 - 0.10 = 0.6685 -> '67%'; gender: female 88/110 = 80%).
     'gzip-data': the large-district form, data unpacked in the browser."""
-    from playwright.sync_api import sync_playwright
     from plan_metrics.exports import html_report
     if packed:
         monkeypatch.setattr(html_report, "COMPRESS_OVER", 0)
@@ -299,44 +294,43 @@ def test_html_report_offline_filters(reports, tmp_path, monkeypatch, packed):
     assert ('id="pm-data-gz"' in page_file.read_text()) == packed
     assert page_file.stat().st_size <= 5 * 1024 * 1024
     outside, errors = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        page = browser.new_page()
+    ctx = browser.new_context()
+    page = ctx.new_page()
 
-        def guard(route):
-            url = route.request.url
-            if url.startswith(("file://", "data:", "blob:")):
-                route.continue_()
-            else:
-                outside.append(url)
-                route.abort()
-        page.route("**/*", guard)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(page_file.as_uri())
-        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
-        assert page.evaluate("document.body.dataset.ready") == "1", errors
-        art = page.locator("#m-G1\\.1-belonging")
-        assert art.locator(".vis.trend svg").count() == 1
-        assert art.locator(".vis.breakdown svg").count() == 1
-        assert art.locator(".pill").inner_text().lower() == "improving"
-        last = art.locator(".trend-table tbody tr").last
-        assert last.locator("td").nth(0).inner_text() == YEAR
-        assert last.locator("td").nth(1).inner_text() == "77%"
-        rr = page.locator("#m-G1\\.2-suspension-rr")   # per group: no trend, status value
-        assert rr.locator(".pair.tr").is_hidden() and rr.locator(".pergroup").is_visible()
-        assert rr.locator(".v").inner_text() == "1.80"  # white, 1 + 96/120
-        page.select_option("#f-building", "B2")
-        assert last.locator("td").nth(1).inner_text() == "67%"
-        assert art.locator(".where").inner_text() == "Wydown Middle"
-        page.select_option("#f-group", "gender")
-        bd = art.locator(".breakdown-table tbody")
-        assert bd.locator("tr").first.locator("td").nth(0).inner_text() == "Female"
-        # the chart redrew: its SVG now names the gender groups
-        page.wait_for_function(
-            "document.querySelector('#m-G1\\\\.1-belonging .vis.breakdown svg')"
-            ".textContent.includes('Female')", timeout=10_000)
-        page.select_option("#f-goal", "G2")
-        assert not page.locator("section.goal[data-goal='G2']").is_hidden()
-        assert page.locator("section.goal[data-goal='G1']").is_hidden()
-        browser.close()
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("file://", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+    page.route("**/*", guard)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_file.as_uri())
+    page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+    assert page.evaluate("document.body.dataset.ready") == "1", errors
+    art = page.locator("#m-G1\\.1-belonging")
+    assert art.locator(".vis.trend svg").count() == 1
+    assert art.locator(".vis.breakdown svg").count() == 1
+    assert art.locator(".pill").inner_text().lower() == "improving"
+    last = art.locator(".trend-table tbody tr").last
+    assert last.locator("td").nth(0).inner_text() == YEAR
+    assert last.locator("td").nth(1).inner_text() == "77%"
+    rr = page.locator("#m-G1\\.2-suspension-rr")   # per group: no trend, status value
+    assert rr.locator(".pair.tr").is_hidden() and rr.locator(".pergroup").is_visible()
+    assert rr.locator(".v").inner_text() == "1.80"  # white, 1 + 96/120
+    page.select_option("#f-building", "B2")
+    assert last.locator("td").nth(1).inner_text() == "67%"
+    assert art.locator(".where").inner_text() == "Wydown Middle"
+    page.select_option("#f-group", "gender")
+    bd = art.locator(".breakdown-table tbody")
+    assert bd.locator("tr").first.locator("td").nth(0).inner_text() == "Female"
+    # the chart redrew: its SVG now names the gender groups
+    page.wait_for_function(
+        "document.querySelector('#m-G1\\\\.1-belonging .vis.breakdown svg')"
+        ".textContent.includes('Female')", timeout=10_000)
+    page.select_option("#f-goal", "G2")
+    assert not page.locator("section.goal[data-goal='G2']").is_hidden()
+    assert page.locator("section.goal[data-goal='G1']").is_hidden()
+    ctx.close()
     assert outside == [] and errors == []

@@ -151,35 +151,23 @@ def test_requests_without_javascript_leave_no_kernel(served):
 
 
 @pytest.mark.browser
-def test_closed_tab_of_a_direct_link_shuts_its_kernel(served):
+def test_closed_tab_of_a_direct_link_shuts_its_kernel(served, browser):
     """A viewer (through the base URL a reverse proxy forwards) opens the board from a direct link (no visit to / first) and closes the tab: the
     close-tab beacon is accepted and the kernel is gone well before the cull would take it."""
-    from playwright.sync_api import sync_playwright
     proc, base = served
     pooled = _settled(proc, 180)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        ctx = browser.new_context()
-        page = ctx.new_page()
-        outside = []
-        page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
-        page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
-        page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
-        page.wait_for_function("/(^|;\\s*)_xsrf=/.test(document.cookie)", timeout=10_000)
-        assert _kernels(proc) > pooled      # the viewer's kernel beside the refilled pool
-        page.close(run_before_unload=True)
-        assert _wait_back_to(proc, pooled, 10) == pooled
-        ctx.close()
-        browser.close()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    outside = []
+    page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
+    page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
+    page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
+    page.wait_for_function("/(^|;\\s*)_xsrf=/.test(document.cookie)", timeout=10_000)
+    assert _kernels(proc) > pooled      # the viewer's kernel beside the refilled pool
+    page.close(run_before_unload=True)
+    assert _wait_back_to(proc, pooled, 10) == pooled
+    ctx.close()
     assert outside == []
-
-
-def _chromium(p):
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
 
 
 def _get(url: str) -> tuple[int, dict, str]:
@@ -191,10 +179,9 @@ def _get(url: str) -> tuple[int, dict, str]:
 
 
 @pytest.mark.browser
-def test_home_page_links_reach_every_dashboard(served):
+def test_home_page_links_reach_every_dashboard(served, browser):
     """/ is the project's page (not Voila's file list): lang set, each plan's dashboard and report
     under its real title, and every link opens the page it names, fetching nothing from outside."""
-    from playwright.sync_api import sync_playwright
     from plan_metrics.plan import load_plan
     _, base = served
     clayton, pl = load_plan("clayton").title, load_plan("clayton-pl").title
@@ -202,27 +189,26 @@ def test_home_page_links_reach_every_dashboard(served):
                 **{f"{clayton}: report {y} (HTML)": f"{base}/reports/clayton/{y}.html"
                    for y in YEARS},
                 f"{pl}: action plan": f"{base}/voila/render/action_plan.ipynb"}
-    with sync_playwright() as p:
-        browser = _chromium(p)
-        page = browser.new_page()
-        outside = []
-        page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
-        page.goto(f"{base}/")
-        assert page.get_attribute("html", "lang") == "en"
-        assert "Select items to open" not in page.content()
-        links = dict(page.eval_on_selector_all(
-            "main a", "as => as.map(a => [a.textContent, a.href])"))
-        assert links == expected
-        for text, href in links.items():
-            page.goto(href, timeout=120_000)
-            if "/voila/render/" in href:
-                page.wait_for_selector(".pm-header", timeout=120_000)
-                page.wait_for_function("t => document.title === t", arg=text, timeout=30_000)
-            else:
-                assert page.title().startswith(clayton) and href[-12:-5] in page.title()
-                assert page.locator("h1").count() >= 1
-        page.close(run_before_unload=True)
-        browser.close()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    outside = []
+    page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
+    page.goto(f"{base}/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Select items to open" not in page.content()
+    links = dict(page.eval_on_selector_all(
+        "main a", "as => as.map(a => [a.textContent, a.href])"))
+    assert links == expected
+    for text, href in links.items():
+        page.goto(href, timeout=120_000)
+        if "/voila/render/" in href:
+            page.wait_for_selector(".pm-header", timeout=120_000)
+            page.wait_for_function("t => document.title === t", arg=text, timeout=30_000)
+        else:
+            assert page.title().startswith(clayton) and href[-12:-5] in page.title()
+            assert page.locator("h1").count() >= 1
+    page.close(run_before_unload=True)
+    ctx.close()
     assert outside == []
 
 
@@ -265,11 +251,10 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 
 
 @pytest.mark.browser
-def test_no_serious_accessibility_violation(served):
+def test_no_serious_accessibility_violation(served, browser):
     """axe-core finds no serious or critical violation on the home page, the board and the action
     plan (their default view and after a filter change) and the static HTML report."""
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
     _, base = served
     axe, found = Axe(), {}
 
@@ -279,31 +264,30 @@ def test_no_serious_accessibility_violation(served):
                        for v in result.response["violations"]
                        if v["impact"] in ("serious", "critical")]
 
-    with sync_playwright() as p:
-        browser = _chromium(p)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(f"{base}/")
-        check(page, "home")
-        page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
-        page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
-        check(page, "board")
-        first = page.inner_text(".pm-card h3")
-        page.get_by_label("Goal", exact=True).select_option(index=1)
-        page.wait_for_function("t => document.querySelector('.pm-card h3')?.textContent !== t",
-                               arg=first, timeout=60_000)
-        page.wait_for_selector(".pm-card svg.marks", timeout=60_000)
-        check(page, "board, goal 2")
-        page.goto(f"{base}/voila/render/action_plan.ipynb", timeout=120_000)
-        page.wait_for_selector(".pm-board svg.marks", timeout=120_000)
-        check(page, "action plan")
-        shown = page.inner_text(".pm-value")
-        page.get_by_label("School year", exact=True).select_option(index=1)
-        page.wait_for_function("t => document.querySelector('.pm-value')?.innerText !== t",
-                               arg=shown, timeout=60_000)
-        check(page, "action plan, other year")
-        page.goto(f"{base}/reports/clayton/{YEAR}.html", timeout=120_000)
-        page.wait_for_selector("svg.marks", timeout=60_000)
-        check(page, "report")
-        page.close(run_before_unload=True)
-        browser.close()
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    page.goto(f"{base}/")
+    check(page, "home")
+    page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
+    page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
+    check(page, "board")
+    first = page.inner_text(".pm-card h3")
+    page.get_by_label("Goal", exact=True).select_option(index=1)
+    page.wait_for_function("t => document.querySelector('.pm-card h3')?.textContent !== t",
+                           arg=first, timeout=60_000)
+    page.wait_for_selector(".pm-card svg.marks", timeout=60_000)
+    check(page, "board, goal 2")
+    page.goto(f"{base}/voila/render/action_plan.ipynb", timeout=120_000)
+    page.wait_for_selector(".pm-board svg.marks", timeout=120_000)
+    check(page, "action plan")
+    shown = page.inner_text(".pm-value")
+    page.get_by_label("School year", exact=True).select_option(index=1)
+    page.wait_for_function("t => document.querySelector('.pm-value')?.innerText !== t",
+                           arg=shown, timeout=60_000)
+    check(page, "action plan, other year")
+    page.goto(f"{base}/reports/clayton/{YEAR}.html", timeout=120_000)
+    page.wait_for_selector("svg.marks", timeout=60_000)
+    check(page, "report")
+    page.close(run_before_unload=True)
+    ctx.close()
     assert {k: v for k, v in found.items() if v} == {}

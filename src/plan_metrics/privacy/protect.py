@@ -175,6 +175,9 @@ def protect(tables: list[Table], links, protection: float,
             break
         added = False
         stuck = None
+        # states change only when the next round derives them, so what is known is the same for
+        # every failing cell of this round
+        known = model.known()
         for v, r in short:
             cell = int(var_cells[v])
             where = _carrier(model, groups, cell)
@@ -182,7 +185,8 @@ def protect(tables: list[Table], links, protection: float,
                 continue
             fresh, level = [], fails.get(cell, 0)
             while level < len(LEVELS):
-                rows = _choose(LEVELS[level], model, groups, hidden, where, cell, protection)
+                rows = _choose(LEVELS[level], model, groups, hidden, where, cell, protection,
+                               known)
                 fresh = [x for x in rows if not hidden[groups.group(*x)]]
                 if fresh:
                     break
@@ -345,24 +349,25 @@ def _prepass(model: Model, groups: _Groups, hidden: np.ndarray, start: dict,
 
 
 def _choose(level: str, model: Model, groups: _Groups, hidden: np.ndarray,
-            where: tuple[int, int], cell: int, protection: float) -> list[tuple[int, int]]:
+            where: tuple[int, int], cell: int, protection: float,
+            known: np.ndarray) -> list[tuple[int, int]]:
     """The rows (table, row) to hide for a failing cell at one level of LEVELS."""
     ti, ri = where
     t = model.tables[ti]
     if level == "rectangle":
         return [(ti, x) for x in _rectangle(model, groups, hidden, ti, ri, protection)]
     if level == "neighbours":
-        return _neighbours(model, groups, hidden, cell)
+        return _neighbours(model, groups, hidden, cell, known)
     if level == "line":
         return [(ti, x) for x in _line_and_row(t, ri)]
     return [(ti, x) for x in range(len(t.rows))]
 
 
-def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray,
-                cell: int) -> list[tuple[int, int]]:
+def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
+                known: np.ndarray) -> list[tuple[int, int]]:
     """For each relation of ``cell`` with a published (or banded) cell of a new table in it (a
-    window sum, a linked table's total...), the cheapest row publishing or bounding such a cell."""
-    known = model.known()
+    window sum, a linked table's total...), the cheapest row publishing or bounding such a cell.
+    ``known``: ``model.known()`` of the round."""
     out = []
     for rel in model.relations_of(cell):
         best, best_n = None, None
