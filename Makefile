@@ -30,7 +30,7 @@ demo: demo-data
 
 ## install, then the whole test suite
 test: install
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done

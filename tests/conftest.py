@@ -3,12 +3,15 @@ browser tests share: a real `plan-metrics serve` over a reports folder and headl
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,42 @@ def demo_data(tmp_path_factory):
     return demo_district(tmp_path_factory.mktemp("demo") / "data")
 
 
+#: the editions the browser modules read: the strategic plan, the equity review and the action plan
+BOARD_PLANS = ("clayton", "equity-review", "clayton-pl")
+BOARD_YEARS = ["2021-22", "2022-23", "2023-24"]
+
+
+def _run_root(tmp_path_factory) -> Path:
+    """A folder of this test run that every xdist worker sees (each worker's base temp folder is
+    a child of the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def board_editions(tmp_path_factory, demo_data) -> Path:
+    """Editions of BOARD_PLANS x BOARD_YEARS of the demo district (engine in process, protected
+    together), computed once per test run whichever worker asks first; read-only: a module takes
+    a copy (``board_reports``)."""
+    from plan_metrics.demo import demo_editions
+    root = _run_root(tmp_path_factory)
+    done = root / "board-editions"
+    with open(root / "board-editions.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            work = root / "board-editions.partial"
+            shutil.rmtree(work, ignore_errors=True)
+            demo_editions(work, demo_data, BOARD_PLANS, BOARD_YEARS)
+            work.rename(done)
+    return done
+
+
+@pytest.fixture(scope="module")
+def board_reports(board_editions, tmp_path_factory) -> Path:
+    """A module's own copy of ``board_editions``."""
+    return Path(shutil.copytree(board_editions, tmp_path_factory.mktemp("board") / "reports"))
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as s:
@@ -34,28 +73,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(reports, port: int | None = None, wait: float = 120):
-    """Run `plan-metrics serve --reports REPORTS --port PORT` (a free port if none) until the block
-    ends; yields its base URL once the server answers. Stopped with SIGINT (serve stops Voila and
-    its kernels), killed if it does not stop within 30 s."""
+def serving(reports, port: int | None = None, wait: float = 240, pool: int = 2):
+    """Run `plan-metrics serve --reports REPORTS --port PORT --pool POOL` (a free port if none)
+    until the block ends; yields its base URL once serve says it is ready (every dashboard's
+    preheated kernels started). Its log goes to a file beside the reports (a pipe nobody reads
+    would block the server once full). Stopped with SIGINT (serve stops Voila and its kernels),
+    killed if it does not stop within 30 s."""
     port = port or free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
-                             str(reports), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_path = Path(reports).parent / f"serve-{port}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "plan_metrics.cli", "serve", "--reports",
+                                 str(reports), "--port", str(port), "--pool", str(pool)],
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + wait
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/voila/templates/plan-metrics/static/fontawesome/"
-                                   "css/all.min.css", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"plan-metrics serve exited: {proc.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail(f"plan-metrics serve did not answer within {wait:.0f} s")
+    while "Ready: " not in log_path.read_text():
+        if proc.poll() is not None:
+            pytest.fail(f"plan-metrics serve exited: {log_path.read_text()[-3000:]}")
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"plan-metrics serve was not ready within {wait:.0f} s: "
+                        f"{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
     try:
         yield base
     finally:

@@ -21,7 +21,7 @@ from conftest import free_port
 
 pytestmark = pytest.mark.browser
 
-YEARS = ["2021-22", "2022-23", "2023-24"]
+from conftest import BOARD_YEARS as YEARS
 LABELS = {"female": "Female", "male": "Male", "nonbinary": "Nonbinary",
           "not_reported": "Not reported", "hispanic": "Hispanic", "black": "Black",
           "white": "White", "asian": "Asian", "american_indian": "American Indian",
@@ -29,16 +29,14 @@ LABELS = {"female": "Female", "male": "Male", "nonbinary": "Nonbinary",
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory, demo_data):
-    """Editions of the clayton plan, the equity review and the action plan for three years."""
-    from plan_metrics.demo import demo_editions
-    return demo_editions(tmp_path_factory.mktemp("board") / "reports", demo_data,
-                         ("clayton", "equity-review", "clayton-pl"), YEARS)
+def reports(board_reports):
+    """Editions of the clayton plan, the equity review and the action plan for YEARS."""
+    return board_reports
 
 
 @pytest.fixture(scope="module")
 def server(reports, serve):
-    with serve(reports, wait=90) as base:
+    with serve(reports) as base:
         yield base
 
 

@@ -9,20 +9,18 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-YEARS = ["2021-22", "2022-23", "2023-24"]
-PORT = 8971   # this branch's Voila port range (8971-8979)
+from conftest import BOARD_YEARS as YEARS
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory, demo_data):
-    from plan_metrics.demo import demo_editions
-    return demo_editions(tmp_path_factory.mktemp("sc") / "reports", demo_data, ("clayton",),
-                         YEARS)
+def reports(board_reports):
+    """Editions of the clayton plan, the equity review and the action plan for YEARS."""
+    return board_reports
 
 
 @pytest.fixture(scope="module")
 def server(reports, serve):
-    with serve(reports, PORT) as base:
+    with serve(reports) as base:
         yield base
 
 
