@@ -79,7 +79,7 @@ def _settled(proc: subprocess.Popen, timeout: float) -> int:
     pytest.fail(f"kernel count did not settle within {timeout} s (last {last})")
 
 
-CULL_IDLE = 60
+CULL_IDLE = 30
 
 
 BASE_URL = "/pm/"          # as behind a reverse proxy that forwards /pm/
