@@ -243,3 +243,25 @@ def test_equity_cell_link_opens_its_trend(page, server, reports):
     open_equity(page, server, "year=1999-00&by=shoe_size")
     notice = " ".join(page.locator(".pm-notice").all_inner_texts())
     assert "'1999-00' is not a published year" in notice and "'shoe_size'" in notice
+
+
+def test_equity_review_has_no_serious_accessibility_violation(page, server):
+    """axe-core (WCAG 2.0/2.1 A and AA, with 2.5.3) on the equity review, its default view and
+    after a change of year: no serious or critical violation (the other pages: test_serve)."""
+    from axe_playwright_python.sync_playwright import Axe
+    from test_serve import AXE_OPTIONS
+    axe, found = Axe(), {}
+
+    def check(name):
+        result = axe.run(page, options=AXE_OPTIONS)
+        found[name] = [f"{v['impact']} {v['id']}: {v['nodes'][0]['html'][:120]}"
+                       for v in result.response["violations"]
+                       if v["impact"] in ("serious", "critical")]
+    open_equity(page, server)
+    check("equity review")
+    first = page.inner_text("table.pm-heat caption")
+    page.get_by_label("Latest year", exact=True).select_option(index=1)
+    page.wait_for_function("t => document.querySelector('table.pm-heat caption')?.innerText "
+                           "!== t", arg=first, timeout=60_000)
+    check("equity review, earlier year")
+    assert {k: v for k, v in found.items() if v} == {}
