@@ -457,9 +457,15 @@ def system_of(model: Model, protection: float, use_truth: bool = True
     unknown = np.flatnonzero(~known)
     var_of = np.full(len(known), -1)
     var_of[unknown] = np.arange(len(unknown))
+    # "a listed group holds at least one person": the n of a row some output lists. A latent
+    # year of a window may hold a group that year had none of (it is in another of the years).
+    listed = np.zeros(len(known), bool)
+    for t, ids in zip(model.tables, cells.row_cells):
+        if not t.latent:
+            listed[ids[:, 0]] = True
     sysm = lp.System()
     for c in unknown:
-        lb = 1.0 if cells.kind[c] == 0 else 0.0
+        lb = 1.0 if cells.kind[c] == 0 and listed[c] else 0.0
         sysm.add_var(lb=lb, integer=bool(cells.integer[c]), need=float(need[c]),
                      truth=float(cells.truth[c]) if use_truth else math.nan)
     rels = list(model.relations)
