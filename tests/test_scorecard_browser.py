@@ -142,6 +142,9 @@ def test_disparity_card_names_the_same_group_as_its_status(page, reports, browse
         assert group.lower() in status.lower()
         row = pg.locator(f'.pm-scorecard tr[data-measure="{mid}"] .pm-sc-whose')
         assert row.inner_text().lower() == group.lower()
+        if mid == shown[0]:
+            card.scroll_into_view_if_needed()
+            pg.screenshot(path="/tmp/sc-browser-disparity.png")
     for mid in hidden:  # says so, and names no group
         goal = plan.goal_of(mid).id
         if goal not in pages:
