@@ -3,9 +3,13 @@
 ``import_exports(mapping, source, out)`` reads the mapping (``mapping``), builds every table it
 names from the files under ``source`` (``transform``), writes them as contract CSV files into a
 temporary folder beside ``out``, validates that folder exactly as ``plan-metrics validate`` does
-(``loading.validate_data``), and only then moves it to ``out``. On any problem nothing is written
-to ``out`` (an earlier import there is left as it was) and one ``PlanMetricsError`` says what,
-where and how to fix it.
+(``loading.check_data``: validate_data's checks, without building its typed tables), and only then
+moves it to ``out``. On any problem nothing is written to ``out`` (an earlier import there is left
+as it was) and one ``PlanMetricsError`` says what, where and how to fix it.
+
+Memory: one table is built at a time, as Categoricals (CSV files streamed block by block into
+their codes, ``sources.read_all``), written a slice of rows at a time, and freed before the next;
+the validation reads the written folder afresh.
 
 ``out`` also gets ``IMPORT.yaml``: the mapping and source files read, and per table the rows read,
 left out by the ``where`` filter, dropped by a recode's ``drop`` and written.
@@ -82,12 +86,14 @@ def import_exports(mapping: str | Path, source: str | Path, out: str | Path,
             if not res.uncovered:
                 _write(res, tmp / f"{name}.csv")
             results[name] = _describe(res, source)
-            del res
+            del res                                 # one table in memory at a time
+            pa.default_memory_pool().release_unused()
         if uncovered:
             raise _uncovered_error(m, uncovered)
-        from ..loading import format_problems, validate_data
-        tables, problems = validate_data(tmp)
-        if tables is None:
+        from ..loading import check_data, format_problems
+        pa.default_memory_pool().release_unused()
+        problems = check_data(tmp)      # validate_data's checks, without its typed tables
+        if any(p.severity == "error" for p in problems):
             raise _invalid_error(m, out, tmp, problems, format_problems)
         warnings = [p.text() for p in problems if p.severity == "warning"]
         seconds = time.perf_counter() - t0
@@ -128,30 +134,46 @@ def _replace(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
+#: rows written at a time: the text of a slice is made, written and freed before the next
+_WRITE_ROWS = 1 << 20
+
+
 def _write(res: TableResult, path: Path) -> None:
-    """The table as a contract CSV: header, contract column order, empty cell = missing."""
-    arrays, quote = [], False
-    for col, cat in res.columns.items():
-        codes = cat.codes
-        dictionary = pa.array(list(cat.categories), type=pa.large_string())
-        mask = codes < 0
-        indices = pa.array(codes.astype("int32"), mask=mask if mask.any() else None)
-        arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+    """The table as a contract CSV: header, contract column order, empty cell = missing.
+
+    Written a slice of rows at a time from the Categoricals' codes (the whole table is never
+    decoded to text); the bytes are those of writing the table in one go.
+    """
+    names = list(res.columns)
+    dictionaries, quote = [], False
+    for cat in res.columns.values():
+        dictionaries.append(pa.array(list(cat.categories), type=pa.large_string()))
         quote = quote or any(any(ch in c for ch in ',"\r\n') for c in cat.categories)
-    table = pa.table(dict(zip(res.columns, arrays)))
+    n = res.rows
     with open(path, "wb") as fh:
         if quote:     # a free text with a comma or quote: quote the texts (pandas' CSV rules)
             import csv
             import io
             text = io.StringIO()
-            csv.writer(text, lineterminator="\n").writerow(list(res.columns))
+            csv.writer(text, lineterminator="\n").writerow(names)
             fh.write(text.getvalue().encode("utf-8"))
-            frame = table.to_pandas()
-            frame.to_csv(fh, index=False, header=False, lineterminator="\n")
         else:
-            fh.write((",".join(res.columns) + "\n").encode("utf-8"))
-            pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False,
-                                                          quoting_style="none"))
+            fh.write((",".join(names) + "\n").encode("utf-8"))
+        for start in range(0, max(n, 1), _WRITE_ROWS):
+            arrays = []
+            for cat, dictionary in zip(res.columns.values(), dictionaries):
+                codes = cat.codes[start:start + _WRITE_ROWS]
+                mask = codes < 0
+                indices = pa.array(codes.astype("int32"), mask=mask if mask.any() else None)
+                arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+            table = pa.table(dict(zip(names, arrays)))
+            del arrays
+            if quote:
+                table.to_pandas().to_csv(fh, index=False, header=False, lineterminator="\n")
+            else:
+                pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False,
+                                                              quoting_style="none"))
+            del table
 
 
 def _describe(res: TableResult, source: Path) -> dict:

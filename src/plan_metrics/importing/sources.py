@@ -1,10 +1,11 @@
 """Reading a district's raw exports: CSV and XLSX files found by a glob, stacked into one frame.
 
 Every value is read as text, the way the export writes it; every column comes back as a pandas
-Categorical (pyarrow reads CSV dictionary-encoded), so recodes and checks work on the distinct
-values only and a file of millions of rows costs a few bytes per cell. XLSX workbooks are read with
-calamine (python-calamine); their cells are turned into the text a CSV export would hold (whole
-numbers without '.0', dates as YYYY-MM-DD).
+Categorical, so recodes and checks work on the distinct values only and a file of millions of rows
+costs a few bytes per cell. CSV files are streamed block by block (pyarrow reads each block
+dictionary-encoded) into the stack's codes: the whole file is never held as text or as an arrow
+table. XLSX workbooks are read with calamine (python-calamine); their cells are turned into the
+text a CSV export would hold (whole numbers without '.0', dates as YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -127,20 +128,47 @@ def _check_header(path: Path, yaml_where: str, header: list[str]) -> None:
         seen.add(col)
 
 
-def read(src: Source, columns: list[str]) -> pd.DataFrame:
-    """The file's ``columns`` (all in its header) as a frame of text Categoricals."""
-    if src.sheet is not None or src.path.suffix.lower() in XLSX_SUFFIXES:
-        return _read_xlsx(src, columns)
+def read_all(srcs: list[Source], columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of the files ``srcs`` (all in each header), one file under the other, as a
+    frame of text Categoricals.
+
+    A CSV file is streamed in blocks (pyarrow's streaming reader, each block dictionary-encoded)
+    and every block's codes are translated at once into the stack's codes, so neither the whole
+    file as an arrow table nor a frame per file is ever held: a column costs its final codes
+    (1 to 4 bytes a row) and its distinct values. Categories are in order of first appearance,
+    file after file (a workbook's in its sorted order), as stacking the files' frames gave them.
+    """
+    stacked = {c: _Stacked() for c in columns}
+    for src in srcs:
+        if src.sheet is not None or src.path.suffix.lower() in XLSX_SUFFIXES:
+            frame = _read_xlsx(src, columns)
+            for c in columns:
+                s = frame[c]
+                stacked[c].add([str(v) for v in s.cat.categories], s.cat.codes.to_numpy())
+            del frame
+        else:
+            _stream_csv(src, columns, stacked)
+    return pd.DataFrame({c: stacked.pop(c).categorical() for c in columns}, copy=False)
+
+
+#: CSV blocks of 1 MB (thousands of rows each): the streaming reader reads blocks ahead, and 16 MB
+#: blocks held some 400 MB more of a 400 MB file in flight; a file with a record longer than a
+#: block (a text of megabytes) is read again with the 16 MB blocks the reader had before
+_BLOCK_SIZE = 1 << 20
+_LARGE_BLOCK_SIZE = 1 << 24
+
+
+def _stream_csv(src: Source, columns: list[str], stacked: dict[str, _Stacked]) -> None:
+    at = {c: s.mark() for c, s in stacked.items()}
     try:
-        table = pacsv.read_csv(
-            src.path,
-            read_options=pacsv.ReadOptions(column_names=src.header, skip_rows=1,
-                                           encoding=src.encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=src.delimiter,
-                                             newlines_in_values=src.quoted),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns, column_types={c: _DICT for c in columns},
-                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        try:
+            _stream_blocks(src, columns, stacked, _BLOCK_SIZE)
+        except pa.ArrowInvalid as e:
+            if "straddl" not in str(e):
+                raise
+            for c, s in stacked.items():
+                s.rollback(at[c])
+            _stream_blocks(src, columns, stacked, _LARGE_BLOCK_SIZE)
     except pa.ArrowInvalid as e:
         text = str(e)
         if "utf8" in text.lower() or "utf-8" in text.lower():
@@ -151,23 +179,74 @@ def read(src: Source, columns: list[str]) -> pd.DataFrame:
             from None
     except UnicodeDecodeError:
         raise _encoding_error(src.path, src.yaml_where, src.encoding) from None
-    frame = table.to_pandas()
-    del table
-    pa.default_memory_pool().release_unused()
-    for c in columns:
-        if not isinstance(frame[c].dtype, pd.CategoricalDtype):
-            frame[c] = frame[c].astype("category")
-    return frame
+    finally:
+        pa.default_memory_pool().release_unused()
 
 
-def stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Frames of the same columns, one under the other; categories are united, not decoded."""
-    if len(frames) == 1:
-        return frames[0]
-    out = {}
-    for c in columns:
-        out[c] = pd.api.types.union_categoricals([f[c] for f in frames], ignore_order=True)
-    return pd.DataFrame(out)
+def _stream_blocks(src: Source, columns: list[str], stacked: dict[str, _Stacked],
+                   block_size: int) -> None:
+    reader = pacsv.open_csv(
+        src.path,
+        read_options=pacsv.ReadOptions(column_names=src.header, skip_rows=1,
+                                       encoding=src.encoding, block_size=block_size),
+        parse_options=pacsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=src.quoted),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns, column_types={c: _DICT for c in columns},
+            strings_can_be_null=False, quoted_strings_can_be_null=False))
+    for batch in reader:
+        for c in columns:
+            arr = batch.column(c)
+            stacked[c].add(arr.dictionary.to_pylist(), arr.indices.to_numpy(zero_copy_only=False))
+
+
+def code_dtype(n: int) -> np.dtype:
+    """The integer type pandas gives the codes of a Categorical of ``n`` categories (also holds
+    the few negative codes the importer uses)."""
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
+
+
+class _Stacked:
+    """One column being read: its distinct values in order of first appearance, and the codes of
+    its rows, block by block."""
+
+    def __init__(self) -> None:
+        self.memo: dict[str, int] = {}
+        self.chunks: list[np.ndarray] = []
+
+    def add(self, values: list[str], indices: np.ndarray) -> None:
+        """A block: its own distinct ``values`` and its rows as ``indices`` into them."""
+        memo = self.memo
+        lut = np.fromiter((memo.setdefault(v, len(memo)) for v in values), dtype=np.int64,
+                          count=len(values))
+        self.chunks.append(lut.astype(code_dtype(len(memo)))[indices])
+
+    def mark(self) -> tuple[int, int]:
+        """Where the column is, for ``rollback``."""
+        return len(self.memo), len(self.chunks)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget the values and rows added since ``mark``."""
+        n_values, n_chunks = mark
+        while len(self.memo) > n_values:
+            self.memo.popitem()                  # the last inserted first
+        del self.chunks[n_chunks:]
+
+    def categorical(self) -> pd.Categorical:
+        """The column as a Categorical (the chunks are freed as they are copied)."""
+        categories = list(self.memo)
+        self.memo = {}
+        codes = np.empty(sum(len(c) for c in self.chunks), dtype=code_dtype(len(categories)))
+        at = 0
+        self.chunks.reverse()
+        while self.chunks:
+            chunk = self.chunks.pop()
+            codes[at:at + len(chunk)] = chunk
+            at += len(chunk)
+        # categories typed as pyarrow's to_pandas types them (pandas str; object when none)
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(categories)))
 
 
 # ---- XLSX (read with calamine: a Rust reader, some 50 times faster than openpyxl) -------------

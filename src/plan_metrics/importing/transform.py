@@ -4,7 +4,8 @@
 file (one row per key), keeps the rows of the ``where`` filter, and turns each column rule into
 the contract's text (renames, constants, recodes with ``drop`` and ``others``, ``sum_of``, school
 years from dates or year numbers). Work is done on the distinct values of each column
-(Categoricals), never per row in Python.
+(Categoricals), never per row in Python; per row there are only integer codes, each in the
+smallest type its categories allow (a 7-million-row table costs some 100 MB, not gigabytes).
 
 Values the rules do not turn into a valid contract value (a code the recode does not list, a year
 that cannot be read, an empty required cell) are not dropped: they come back as ``Uncovered``
@@ -75,7 +76,7 @@ def build_table(tm: TableMapping, mapping: Mapping, source_dir: Path) -> TableRe
         joins = [sources.open_source(p, jwhere, tm.join.sheet, tm.join.encoding)
                  for p in sources.find_files(source_dir, tm.join.pattern, jwhere)]
     main_cols, join_cols = _origins(tm, mapping, mains, joins)
-    frame = sources.stack([sources.read(s, main_cols) for s in mains], main_cols)
+    frame = sources.read_all(mains, main_cols)
     rows_read = len(frame)
     if joins:
         frame = _join(tm, mapping, frame, mains, joins, join_cols)
@@ -91,7 +92,7 @@ def build_table(tm: TableMapping, mapping: Mapping, source_dir: Path) -> TableRe
     for col in spec:
         rule = tm.columns.get(col)
         if rule is None:
-            mapped[col] = (np.asarray([], dtype=object), np.full(n, _EMPTY, dtype=np.int64), None)
+            mapped[col] = (np.asarray([], dtype=object), np.full(n, _EMPTY, dtype=np.int8), None)
             continue
         cats, codes, reasons, origin = _fill(rule, frame, mains, joins)
         origin_of[col] = origin
@@ -109,11 +110,20 @@ def build_table(tm: TableMapping, mapping: Mapping, source_dir: Path) -> TableRe
             uncovered.append(Uncovered(tm.table, col, mapping.where(rule.path), origin_of[col],
                                        found))
     columns = {}
-    for col, (cats, codes, _) in mapped.items():
-        kept = codes[keep]
-        kept = np.where(kept < 0, -1, kept)
-        columns[col] = pd.Categorical.from_codes(kept, categories=_unique_index(cats)) \
-            if len(cats) else pd.Categorical.from_codes(np.full(len(kept), -1), categories=[])
+    keep_all = not drop.any()
+    for col in list(mapped):          # a column at a time: its row codes are freed once it is built
+        cats, codes, _ = mapped.pop(col)
+        kept = codes if keep_all else codes[keep]
+        del codes
+        np.maximum(kept, -1, out=kept)    # empty -> missing (the importer's own array, not a view)
+        if len(cats):
+            columns[col] = pd.Categorical.from_codes(
+                kept.astype(sources.code_dtype(len(cats)), copy=False),
+                categories=_unique_index(cats))
+        else:
+            columns[col] = pd.Categorical.from_codes(np.full(len(kept), -1, dtype=np.int8),
+                                                     categories=[])
+    del frame
     sources.forget_sheets()
     return TableResult(tm.table, columns, [s.path for s in mains] + [s.path for s in joins],
                        rows_read, dropped_where, int(drop.sum()), uncovered)
@@ -201,7 +211,7 @@ def _key_codes(frame: pd.DataFrame, on, categories: list[pd.Index]) -> np.ndarra
 def _join(tm: TableMapping, mapping: Mapping, frame: pd.DataFrame, mains, joins,
           join_cols: list[str]) -> pd.DataFrame:
     on = list(tm.join.on)
-    other = sources.stack([sources.read(s, join_cols) for s in joins], join_cols)
+    other = sources.read_all(joins, join_cols)
     jname = joins[0].path.name if len(joins) == 1 else f"the files of {tm.join.pattern!r}"
     mname = mains[0].path.name if len(mains) == 1 else f"the files of {tm.pattern!r}"
     cats = [pd.Index(other[c].cat.categories, dtype=object) for c in on]
@@ -237,7 +247,7 @@ def _join(tm: TableMapping, mapping: Mapping, frame: pd.DataFrame, mains, joins,
             continue
         s = other[c]
         out[c] = pd.Categorical.from_codes(s.cat.codes.to_numpy()[pos], dtype=s.dtype)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 # ---- where ----------------------------------------------------------------------------------------
@@ -284,7 +294,7 @@ def _fill(rule: ColumnRule, frame: pd.DataFrame, mains, joins):
     if rule.value is not None:
         text = values.normalize(kind, codes, rule.value) if rule.value else ""
         return (np.asarray([text], dtype=object),
-                np.zeros(n, dtype=np.int64) if text else np.full(n, _EMPTY, dtype=np.int64),
+                np.zeros(n, dtype=np.int8) if text else np.full(n, _EMPTY, dtype=np.int8),
                 None, f"the constant {rule.value!r}")
     if rule.sum_of:
         return _sum_of(rule, frame, kind, codes, required, mains, joins)
@@ -304,13 +314,13 @@ def _pass_through(s: pd.Series, required: bool):
     values): only its empty cells need a rule."""
     cats = np.asarray(s.cat.categories, dtype=object)
     empty = cats == ""
-    cmap = np.arange(len(cats), dtype=np.int64)
+    cmap = np.arange(len(cats), dtype=sources.code_dtype(len(cats)))
     cmap[empty] = _UNCOVERED if required else _EMPTY
     reasons = [None] * len(cats)
     for i in np.flatnonzero(empty):
         reasons[i] = "empty, and the column is required"
     codes = s.cat.codes.to_numpy()
-    rows = cmap[codes] if len(cmap) else np.full(len(codes), _EMPTY, dtype=np.int64)
+    rows = cmap[codes] if len(cmap) else np.full(len(codes), _EMPTY, dtype=np.int8)
     return cats, rows, reasons
 
 
@@ -353,7 +363,7 @@ def _encode(out: list, src_codes: np.ndarray):
     """Per-source-category results -> (categories, row codes, reasons per source category)."""
     cats: list[str] = []
     index: dict[str, int] = {}
-    cmap = np.empty(len(out), dtype=np.int64)
+    cmap = np.empty(len(out), dtype=sources.code_dtype(len(out)))   # as many categories at most
     reasons: list[str | None] = []
     for i, t in enumerate(out):
         reasons.append(None)
@@ -369,7 +379,7 @@ def _encode(out: list, src_codes: np.ndarray):
                 index[t] = len(cats)
                 cats.append(t)
             cmap[i] = index[t]
-    rows = cmap[src_codes] if len(cmap) else np.full(len(src_codes), _EMPTY, dtype=np.int64)
+    rows = cmap[src_codes] if len(cmap) else np.full(len(src_codes), _EMPTY, dtype=np.int8)
     return np.asarray(cats, dtype=object), rows, reasons
 
 

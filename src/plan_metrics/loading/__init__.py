@@ -36,8 +36,8 @@ from .validator import _Validator
 from .values import (CODE_RE, DATE_RE, TRUE_WORDS, _parse_bool, _parse_code, _parse_count,  # noqa: F401 (the names the module had)
                      _parse_date, _parse_grade, _parse_level, _parse_year)
 
-__all__ = ["load_data", "validate_data", "main", "format_problems", "summary", "Problem",
-           "Tables", "MAX_EXAMPLES"]
+__all__ = ["load_data", "validate_data", "check_data", "main", "format_problems", "summary",
+           "Problem", "Tables", "MAX_EXAMPLES"]
 
 #: Tables a loaded table needs for its cross-table checks.
 _NEEDS = {"survey_responses": ("survey_items",)}
@@ -95,6 +95,20 @@ def validate_data(data_dir: str | Path, tables: Iterable[str] | None = None, pla
     warnings = [p for p in v.problems if p.severity == "warning"]
     frames = {t: v.frames[t] for t in contract.TABLES if t in v.frames}
     return Tables(frames, data_dir, v.hashes, v.row_counts, absent, warnings), v.problems
+
+
+def check_data(data_dir: str | Path) -> list[Problem]:
+    """Every problem of a whole data directory, exactly as ``validate_data`` finds them, without
+    typing the tables (for a caller that needs the verdict only, such as ``plan-metrics import``:
+    the typed tables, text columns decoded, are most of a large district's validation memory).
+    A missing data directory raises PlanMetricsError.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        validate_data(data_dir)               # raises its error
+    v = _Validator(data_dir, typed=False)
+    v.run(_tables_to_read(None), check_strays=True)
+    return v.problems
 
 
 def main(args) -> int:

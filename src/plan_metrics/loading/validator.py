@@ -19,10 +19,12 @@ from .table_checks import TableChecks, _Column
 
 
 class _Validator(ReadingChecks, TableChecks, CrossChecks):
-    def __init__(self, data_dir: Path, plan=None, years: list[str] | None = None):
+    def __init__(self, data_dir: Path, plan=None, years: list[str] | None = None,
+                 typed: bool = True):
         self.data_dir = data_dir
         self.plan = plan
         self.years = years
+        self.typed = typed                     # False: check only, no typed frames
         self.problems: list[Problem] = []
         self.frames: dict[str, pd.DataFrame] = {}
         self.cols: dict[str, dict[str, _Column]] = {}
@@ -95,7 +97,7 @@ class _Validator(ReadingChecks, TableChecks, CrossChecks):
             self.check_table(f)
         self.cross_checks(files)
         for table, f in files.items():
-            if table not in self.failed:
+            if table not in self.failed and self.typed:
                 self.frames[table] = self.typed_frame(f, self.years)
             f.raw = None                      # free each raw table as soon as it is typed
             self.cols.pop(table, None)
