@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -58,20 +57,26 @@ def main() -> int:
                                                             ["-m", "plan_metrics.cli"])]
     with tempfile.TemporaryDirectory(dir=ROOT / "data", prefix=".bench-import-") as tmp:
         out = Path(tmp) / "imported"
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        r = subprocess.run([*cmd, "import", "--mapping", str(MAPPING), "--source", str(raw),
-                            "--out", str(out)], capture_output=True, text=True)
+        with tempfile.TemporaryFile("w+") as log:
+            proc = subprocess.Popen([*cmd, "import", "--mapping", str(MAPPING), "--source",
+                                     str(raw), "--out", str(out)], stdout=log,
+                                    stderr=subprocess.STDOUT, text=True)
+            # wait4: this child's own rusage (RUSAGE_CHILDREN would be the max over every child
+            # this process ever waited for)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            log.seek(0)
+            output = log.read()
         wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if r.returncode != 0:
-            print(r.stdout + r.stderr, file=sys.stderr)
+        if proc.returncode != 0:
+            print(output, file=sys.stderr)
             return 1
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        peak_mb = after.ru_maxrss / 1024          # kilobytes on Linux
+        cpu = usage.ru_utime + usage.ru_stime
+        peak_mb = usage.ru_maxrss / 1024          # kilobytes on Linux
         written = {p.name: p.stat().st_size for p in out.glob("*.csv")}
     load = os.getloadavg()
-    print(r.stdout.strip().splitlines()[-1].split(";")[0])
+    print(output.strip().splitlines()[-1].split(";")[0])
     print(f"import of the large raw export: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS "
           f"{peak_mb:,.0f} MB; {len(written)} contract files, {sum(written.values()) / 1e6:,.0f} "
           f"MB written")

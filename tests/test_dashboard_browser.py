@@ -53,7 +53,7 @@ def page(browser):
 def open_board(page, server, query: str = ""):
     page.goto(f"{server}/voila/render/board.ipynb{'?' + query if query else ''}",
               timeout=120_000)
-    page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
+    page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=120_000)
 
 
 def results(reports: Path, year: str) -> pd.DataFrame:

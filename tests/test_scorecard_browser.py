@@ -33,7 +33,7 @@ def page(server, browser):
     pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal=G1",
             timeout=180_000)
     pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
-    pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
+    pg.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=180_000)
     yield pg
     ctx.close()
 
@@ -115,7 +115,7 @@ def _goal_page(browser, server, goal: str):
     pg.goto(f"{server}/voila/render/board.ipynb?plan=clayton&year=2023-24&goal={goal}",
             timeout=180_000)
     pg.wait_for_selector(".pm-scorecard tbody tr", timeout=180_000)
-    pg.wait_for_selector(".pm-card svg.marks", timeout=180_000)
+    pg.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=180_000)
     return ctx, pg
 
 

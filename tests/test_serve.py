@@ -145,7 +145,7 @@ def test_requests_without_javascript_leave_no_kernel(served):
         with urllib.request.urlopen(f"{base}/voila/render/board.ipynb", timeout=120) as r:
             assert r.status == 200
             body = r.read().decode("utf-8")
-    assert "Preparing the dashboard" in body and "Running board" not in body
+    assert "Preparing the interactive dashboard" in body and "Running board" not in body
     assert _kernels(proc) > pooled          # the GETs did start kernels
     assert _wait_back_to(proc, pooled, CULL_IDLE + 40) == pooled
 
@@ -161,13 +161,62 @@ def test_closed_tab_of_a_direct_link_shuts_its_kernel(served, browser):
     outside = []
     page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
     page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
-    page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
+    page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=120_000)
     page.wait_for_function("/(^|;\\s*)_xsrf=/.test(document.cookie)", timeout=10_000)
     assert _kernels(proc) > pooled      # the viewer's kernel beside the refilled pool
     page.close(run_before_unload=True)
     assert _wait_back_to(proc, pooled, 10) == pooled
     ctx.close()
     assert outside == []
+
+
+@pytest.mark.browser
+def test_board_paints_first_from_the_server(served, browser):
+    """While the page's own scripts are held back (as when twenty kernels share two cores), the
+    board already shows the view its link asks for, drawn by the server (its scorecard and first
+    card with both charts), with no serious accessibility violation; once the scripts run, the
+    live board replaces it with the same card, and nothing came from outside."""
+    from axe_playwright_python.sync_playwright import Axe
+    _, base = served
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    outside, held = [], []
+    page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
+    page.route("**/voila/static/voila.js", lambda route: held.append(route))
+    page.goto(f"{base}/voila/render/board.ipynb?plan=clayton&year={YEAR}&goal=G2&building=ES01",
+              wait_until="commit", timeout=120_000)
+    page.wait_for_selector("#pm-preview .pm-card svg.marks", timeout=60_000)
+    assert page.locator("#pm-preview svg.marks").count() == 2
+    assert "Goal G2" in page.inner_text("#pm-preview .pm-sc-section")
+    assert page.locator("#pm-preview .pm-scorecard tbody tr").count() >= 5
+    preview_head = page.inner_text("#pm-preview .pm-card-head")
+    assert "Preparing the interactive dashboard" in page.inner_text(".pm-preparing")
+    result = Axe().run(page, options=AXE_OPTIONS)
+    assert [v["id"] for v in result.response["violations"]
+            if v["impact"] in ("serious", "critical")] == []
+    for _ in range(240):                 # the page asks for it once its kernel has built it
+        if held:
+            break
+        page.wait_for_timeout(500)
+    assert held, "the page's main script was never requested"
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=120_000)
+    assert page.locator("#pm-preview").count() == 0 and page.locator("#loading").count() == 0
+    assert page.inner_text("#rendered_cells .pm-card-head") == preview_head
+    page.close(run_before_unload=True)
+    ctx.close()
+    assert outside == []
+
+
+def test_board_preview_answers_bad_links_with_the_notice(served):
+    """The first paint checks the link like the board: an unknown year falls back with the
+    notice, nothing from the URL comes back unescaped; a 404 for no other method."""
+    _, base = served
+    status, headers, body = _get(f"{base}/pm/board-preview?year=1999-00&goal=%3Cb%3E")
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "'1999-00' is not a published year of this plan" in body
+    assert "<b>" not in body and "&lt;b&gt;" in body
 
 
 def _get(url: str) -> tuple[int, dict, str]:
@@ -269,13 +318,13 @@ def test_no_serious_accessibility_violation(served, browser):
     page.goto(f"{base}/")
     check(page, "home")
     page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
-    page.wait_for_selector(".pm-card svg.marks", timeout=120_000)
+    page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=120_000)
     check(page, "board")
     first = page.inner_text(".pm-card h3")
     page.get_by_label("Goal", exact=True).select_option(index=1)
     page.wait_for_function("t => document.querySelector('.pm-card h3')?.textContent !== t",
                            arg=first, timeout=60_000)
-    page.wait_for_selector(".pm-card svg.marks", timeout=60_000)
+    page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=60_000)
     check(page, "board, goal 2")
     page.goto(f"{base}/voila/render/action_plan.ipynb", timeout=120_000)
     page.wait_for_selector(".pm-board svg.marks", timeout=120_000)

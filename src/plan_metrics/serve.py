@@ -6,6 +6,11 @@ preheated kernels (the board dashboard's notebook runs before the page is asked 
 stripped, template and theme overrides off. The dashboards read the editions of ``--reports``
 (passed to the kernels as $PLAN_METRICS_REPORTS). Voila standalone is not a Jupyter server: its
 kernels refuse code sent from the browser.
+
+For a meeting's audience (DESIGN.md 12): the board paints first from the server (``voila_app``'s
+``/pm/board-preview``), kernels start "pending" (a page streams before its kernel answers), run
+under ``nice`` and build their dashboards one per core at a time (``dashboard.slots``, in a
+folder made per server), and a viewer who finds no started preheated kernel gets one of their own.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from .dashboard.data import REPORTS_ENV
+from .dashboard.slots import SLOTS_ENV
 from .dashboard.widgets import (CHART_JS_ENV, TEMPLATE_NAME, TEMPLATE_ROOT, bundle_url_path,
                                 ensure_bundle)
 from .editions import list_editions
@@ -60,14 +69,21 @@ def voila_command(port: int, pool: int = BOARD_POOL, cull_idle: int = CULL_IDLE,
             f"--VoilaKernelManager.kernel_pools_config={pools}",
             f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
             f"--MappingKernelManager.cull_interval={cull_interval}",
-            "--MappingKernelManager.cull_connected=False"]
+            "--MappingKernelManager.cull_connected=False",
+            # a viewer's page streams as soon as their kernel's process is launched, not once it
+            # answers (which takes seconds when a meeting's kernels all start at once)
+            "--MappingKernelManager.use_pending_kernels=True",
+            "--MappingKernelManager.kernel_manager_class="
+            "plan_metrics.voila_app.NiceKernelManager"]
 
 
-def voila_env(reports: Path) -> dict[str, str]:
+def voila_env(reports: Path, slots: Path | None = None) -> dict[str, str]:
     """The server's environment (inherited by its kernels): reports folder, template path, the
-    chart bundle's URL."""
+    chart bundle's URL, the folder of the build slots (``dashboard.slots``)."""
     env = os.environ.copy()
     env[REPORTS_ENV] = str(reports)
+    if slots is not None:
+        env[SLOTS_ENV] = str(slots)
     env[CHART_JS_ENV] = bundle_url_path()
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
@@ -135,29 +151,39 @@ def start(reports: Path | str, port: int, quiet: bool = False, pool: int = BOARD
     ensure_bundle()
     out = subprocess.DEVNULL if quiet else None
     err = subprocess.DEVNULL if quiet else (subprocess.PIPE if watch else None)
-    return subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval, host, base_url),
-                            cwd=DASHBOARDS_DIR, env=voila_env(reports), stdout=out, stderr=err,
-                            text=True if watch and not quiet else None)
+    slots = Path(tempfile.mkdtemp(prefix="plan-metrics-slots-"))
+    proc = subprocess.Popen(voila_command(port, pool, cull_idle, cull_interval, host, base_url),
+                            cwd=DASHBOARDS_DIR, env=voila_env(reports, slots), stdout=out,
+                            stderr=err, text=True if watch and not quiet else None)
+    proc.slots = slots
+    weakref.finalize(proc, shutil.rmtree, slots, True)
+    return proc
 
 
-#: The dashboards whose preheated pools must be full before ``serve`` says "ready".
+#: The dashboards whose preheated kernels must have built their page before ``serve`` says "ready".
 DASHBOARD_NOTEBOOKS = ("board.ipynb", "equity.ipynb", "action_plan.ipynb")
-POOL_FILLED = re.compile(r"Kernel pool of (\S+) is filled with")
 
 
-def announce_ready(proc: subprocess.Popen, started: float) -> threading.Thread:
-    """Forward Voila's log to stderr; print "Ready" once every dashboard's pool is first full."""
-    def run():
-        waiting = set(DASHBOARD_NOTEBOOKS)
+def announce_ready(proc: subprocess.Popen, started: float, pool: int) -> threading.Thread:
+    """Forward Voila's log to stderr; print "Ready" once every dashboard's preheated kernels have
+    built their page (each leaves a mark in the build-slots folder: ``dashboard.slots``)."""
+    from .dashboard.slots import warm_count
+    wanted = {nb: (pool if nb == "board.ipynb" else OTHER_POOL) for nb in DASHBOARD_NOTEBOOKS}
+
+    def forward():
         for line in proc.stderr:
             sys.stderr.write(line)
-            m = POOL_FILLED.search(line)
-            if waiting and m:
-                waiting.discard(Path(m.group(1)).name)
-                if not waiting:
-                    print(f"Ready: every dashboard has its preheated kernels "
-                          f"({time.time() - started:.0f} s after start).", flush=True)
-    thread = threading.Thread(target=run, daemon=True)
+
+    def watch():
+        while proc.poll() is None:
+            if all(warm_count(proc.slots, nb) >= n for nb, n in wanted.items()):
+                print(f"Ready: every dashboard has its preheated kernels "
+                      f"({time.time() - started:.0f} s after start).", flush=True)
+                return
+            time.sleep(0.5)
+
+    threading.Thread(target=forward, daemon=True).start()
+    thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
 
@@ -174,7 +200,7 @@ def main(args) -> int:
                  cull_idle=_given("cull_idle", CULL_IDLE),
                  cull_interval=_given("cull_interval", CULL_INTERVAL), host=host,
                  base_url=base_url, watch=True)
-    announce_ready(proc, started)
+    announce_ready(proc, started, _given("pool", BOARD_POOL))
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     home = f"http://{shown}:{args.port}{base_url}"
     base = f"{home}voila/render"

@@ -2,9 +2,13 @@
 
 Standalone Voila with the project's own routes in front of Voila's:
 
-- ``/``: the home page (``home.py``), which also sets the ``_xsrf`` cookie that Voila's close-tab
-  shutdown beacon needs (the render page fetches it once when the cookie is missing);
+- ``/``: the home page (``home.py``); it and ``/pm/xsrf`` set the ``_xsrf`` cookie that Voila's
+  close-tab shutdown beacon needs (the render page fetches ``pm/xsrf`` when the cookie is missing);
 - ``/reports/<plan>/<year>.html``: the edition's static HTML report, built from the published rows;
+- ``/pm/board-preview?<query>``: the board's first paint without a kernel (``dashboard.preview``),
+  which the board page shows while its kernel and widgets get ready;
+- Voila's own routes, with a render handler that takes a preheated kernel only once it has
+  started, kernels started under ``nice``, and compiled page templates kept across requests;
 - 404 (a plain page, no traceback) for Voila's file list (``/voila/tree``, ``/voila/api/contents``),
   for ``/login`` and ``/logout`` (sign-on belongs to the district's reverse proxy), for any
   unknown address, and for malformed or traversal-shaped ``/voila/templates/...`` paths;
@@ -19,14 +23,20 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 from pathlib import Path
 
+import jinja2
 import tornado.web
+import voila.notebook_renderer
+from jupyter_client.ioloop import AsyncIOLoopKernelManager
 from jupyter_server import DEFAULT_STATIC_FILES_PATH
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from voila.app import Voila
+from voila.exporter import VoilaExporter
 from voila.static_file_handler import TemplateStaticFileHandler
+from voila.tornado.handler import TornadoVoilaHandler
 
 from .dashboard.data import REPORTS_ENV
 from .editions import MANIFEST_FILE, edition_dir
@@ -103,6 +113,17 @@ def _reports() -> Path:
     return Path(os.environ.get(REPORTS_ENV) or "reports")
 
 
+class XsrfCookieHandler(JupyterHandler):
+    """``/pm/xsrf``: sets the ``_xsrf`` cookie (Voila's close-tab beacon sends it back; a render
+    page opened from a direct link has none) and answers 204, without building a page."""
+
+    def get(self):
+        self.xsrf_token                     # noqa: B018 - sets the _xsrf cookie
+        self.set_header("Cache-Control", "no-store")
+        self.set_status(204)
+        self.finish()
+
+
 class HomeHandler(JupyterHandler):
     """The home page; sets the _xsrf cookie (the dashboards' close-tab beacon sends it back)."""
 
@@ -140,6 +161,43 @@ class ReportHandler(JupyterHandler):
                          "not be built; the server log says why.</p></html>")
 
 
+class PreviewHandler(JupyterHandler):
+    """``/pm/board-preview?<query>``: the board view the query asks for, as static HTML (an HTML
+    fragment the board page inserts while it waits for its kernel). Rendered on one worker thread
+    so the server's event loop stays free; kept until an edition changes."""
+
+    _preview = None
+    _executor = None
+
+    @classmethod
+    def warm(cls) -> None:
+        """Render the default view in the background as the server starts."""
+        cls._submit("")
+
+    @classmethod
+    def _submit(cls, query: str):
+        if cls._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+            from .dashboard.preview import BoardPreview
+            cls._executor = ThreadPoolExecutor(1, thread_name_prefix="pm-preview")
+            cls._preview = BoardPreview(_reports())
+        return cls._executor.submit(cls._preview.html, query)
+
+    async def get(self):
+        try:
+            body = await asyncio.wrap_future(self._submit(self.request.query))
+        except Exception as e:                   # noqa: BLE001 - the live board still comes
+            self.log.warning("board preview failed: %s", e)
+            raise tornado.web.HTTPError(404) from None
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish("")
+
+
 class SafeTemplateStaticFileHandler(TemplateStaticFileHandler):
     """Voila's template static files, with 404 (not a 500 and a traceback) for any path that is
     not ``<template>/static/<file>`` or that climbs out with ``..``."""
@@ -164,10 +222,79 @@ class SafeTemplateStaticFileHandler(TemplateStaticFileHandler):
         self.finish(not_found_html("/") if status_code == 404 else "")
 
 
+class ReadyPoolVoilaHandler(TornadoVoilaHandler):
+    """Voila's render handler, taking a preheated kernel only when one has started.
+
+    Voila's pool is a list of tasks: once the warm kernels are taken, the next viewer is handed a
+    refill that is still starting and gets the page's first byte only after that kernel has run
+    the notebook (under a meeting's burst, a minute of blank page). A viewer who finds no started
+    kernel gets one of their own instead, whose page streams at once: the "preparing" state and
+    the board's first paint from the server (``PreviewHandler``) show while it runs.
+    """
+
+    async def get_generator(self, path=None):
+        self._pm_notebook = self.notebook_path or path
+        async for chunk in super().get_generator(path=path):
+            yield chunk
+
+    def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme,
+                                     request_args):
+        if not super().should_use_rendered_notebook(notebook_data, pool_size, template_name,
+                                                    theme, request_args):
+            return False
+        pool = getattr(self.kernel_manager, "_pools", {}).get(self._pm_notebook) or []
+        first = pool[0] if pool else None
+        return (first is not None and first.done() and not first.cancelled()
+                and first.exception() is None)
+
+
+#: Kernels run below the server's CPU priority: under a meeting's burst the server keeps streaming
+#: pages, first paints and websocket messages while the kernels build their dashboards.
+KERNEL_NICENESS = 15
+
+
+class NiceKernelManager(AsyncIOLoopKernelManager):
+    """Jupyter's kernel manager, starting each kernel under ``nice -n KERNEL_NICENESS``."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        nice = shutil.which("nice")
+        return [nice, "-n", str(KERNEL_NICENESS), *cmd] if nice else cmd
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled Jinja templates kept in memory (checked against each template's source)."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self._store:
+            bucket.bytecode_from_string(self._store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+class CachedTemplatesExporter(VoilaExporter):
+    """Voila builds an exporter, hence a Jinja environment, for every page it renders and
+    compiles the page's templates each time: a third of the server's time when a meeting's
+    audience opens the board at once (py-spy). Every environment shares one in-memory cache of
+    compiled templates instead (all are configured alike: async, with the ``do`` extension)."""
+
+    _compiled = _CompiledTemplates()
+
+    def _create_environment(self):
+        env = super()._create_environment()
+        env.bytecode_cache = self._compiled
+        return env
+
+
 class PlanMetricsVoila(Voila):
     """Voila with the project's home page, report route, 404s and security headers."""
 
     def init_settings(self):
+        voila.notebook_renderer.VoilaExporter = CachedTemplatesExporter
         self.config.IdentityProvider.cookie_options = {"samesite": "Lax"}
         settings = super().init_settings()
         settings["default_handler_class"] = NotFoundHandler
@@ -182,15 +309,20 @@ class PlanMetricsVoila(Voila):
         url = lambda p: url_path_join(self.server_url, p)   # noqa: E731
         ours = [(url(r"/?"), HomeHandler),
                 (url(REPORT_RE), ReportHandler),
+                (url(r"/pm/board-preview"), PreviewHandler),
+                (url(r"/pm/xsrf"), XsrfCookieHandler),
                 (url(r"/(?:login|logout)/?"), NotFoundHandler),
                 (url(r"/voila/tree(?:/.*)?"), NotFoundHandler),
                 (url(r"/voila/api/contents(?:/.*)?"), NotFoundHandler),
                 (url(r"/voila/templates/(.*)"), SafeTemplateStaticFileHandler)]
-        return ours + super().init_handlers()
+        theirs = [(rule[0], ReadyPoolVoilaHandler, *rule[2:]) if rule[1] is TornadoVoilaHandler
+                  else rule for rule in super().init_handlers()]
+        return ours + theirs
 
     def listen(self):
         transform = type("PlanMetricsHeaders", (SecurityHeaders,), {"base_url": self.base_url})
         self.app.transforms.append(transform)
+        PreviewHandler.warm()
         super().listen()
 
 
