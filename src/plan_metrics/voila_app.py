@@ -170,6 +170,11 @@ class PreviewHandler(JupyterHandler):
     _executor = None
 
     @classmethod
+    def cached(cls, query: str) -> str | None:
+        """The first paint of this view if it is rendered already (else None: the page asks)."""
+        return cls._preview.cached(query) if cls._preview is not None else None
+
+    @classmethod
     def warm(cls) -> None:
         """Render the default view in the background as the server starts."""
         cls._submit("")
@@ -222,6 +227,10 @@ class SafeTemplateStaticFileHandler(TemplateStaticFileHandler):
         self.finish(not_found_html("/") if status_code == 404 else "")
 
 
+#: The board page's empty first-paint box (plan-metrics template).
+PREVIEW_SLOT = '<div id="pm-preview"></div>'
+
+
 class ReadyPoolVoilaHandler(TornadoVoilaHandler):
     """Voila's render handler, taking a preheated kernel only when one has started.
 
@@ -229,12 +238,17 @@ class ReadyPoolVoilaHandler(TornadoVoilaHandler):
     refill that is still starting and gets the page's first byte only after that kernel has run
     the notebook (under a meeting's burst, a minute of blank page). A viewer who finds no started
     kernel gets one of their own instead, whose page streams at once: the "preparing" state and
-    the board's first paint from the server (``PreviewHandler``) show while it runs.
+    the board's first paint from the server (``PreviewHandler``) show while it runs. A first
+    paint the server has ready is written into the page itself (no second request).
     """
 
     async def get_generator(self, path=None):
         self._pm_notebook = self.notebook_path or path
+        first_paint = PreviewHandler.cached(self.request.query)
         async for chunk in super().get_generator(path=path):
+            if first_paint and PREVIEW_SLOT in chunk:   # the board's first paint, in the page
+                chunk = chunk.replace(PREVIEW_SLOT, PREVIEW_SLOT[:-6] + first_paint + "</div>", 1)
+                first_paint = None
             yield chunk
 
     def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme,

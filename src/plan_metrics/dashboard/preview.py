@@ -3,9 +3,9 @@
 A Voila page shows nothing until its kernel has run the notebook and the browser has loaded the
 widget manager and built every widget: on a 2-core server that is seconds for one viewer and
 minutes for the twentieth of a meeting's audience, whose kernels all start at once. The board
-therefore paints first from the server: the page's "preparing" area fetches
-``pm/board-preview?<the page's query string>`` (``voila_app.PreviewHandler``), and this module
-answers with the same view the live board will show (header, notices, goal overview, scorecard,
+therefore paints first from the server: the page's "preparing" area holds the view its link asks
+for, written into the page by the server when it has it rendered already, else fetched from
+``pm/board-preview?<the page's query string>`` (``voila_app.PreviewHandler``). It is the same view the live board will show (header, notices, goal overview, scorecard,
 narrative, the first measure card with its trend and breakdown as SVG), built by the board's own
 code (``BoardApp``: the same texts, statuses and published values) and rendered by vl-convert.
 The live widgets replace it once their first chart has drawn (the template's ``voila_finish``).
@@ -57,7 +57,7 @@ class BoardPreview:
         """The preview of the board view the URL query string asks for (an HTML fragment).
         Not thread-safe: call it from one thread."""
         self._refresh()
-        key = tuple(sorted(state.parse_query(query).items()))
+        key = _key(query)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -72,6 +72,10 @@ class BoardPreview:
             self._cache.popitem(last=False)
         return out
 
+    def cached(self, query: str) -> str | None:
+        """The view's preview if it is rendered already (safe from any thread: a dict lookup)."""
+        return self._cache.get(_key(query))
+
     def _refresh(self) -> None:
         """Forget everything when an edition was published or republished since the last look."""
         now = time.monotonic()
@@ -83,6 +87,10 @@ class BoardPreview:
         if stamp != self._stamp:
             self._stamp, self._app = stamp, None
             self._cache.clear()
+
+
+def _key(query: str) -> tuple:
+    return tuple(sorted(state.parse_query(query).items()))
 
 
 def preview_html(app) -> str:
