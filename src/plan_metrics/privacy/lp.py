@@ -24,8 +24,11 @@ Whole counts: the attacker rounds the LP bounds inwards (``ceil(min)``, ``floor(
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,10 +156,6 @@ class _Component:
                 upper.append(b)
         a = sparse.csc_array((vals, (rows, cols)), shape=(len(lower), self.size))
         self.relations_of = (a.indptr, a.indices, a.data > 0)   # variable -> its relations
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = self.size, len(lower)
-        model.col_cost_ = np.zeros(self.size)
-        model.col_lower_ = np.asarray([system.lb[g] for g in members], dtype=float)
         # Without the true counts (the audit), a variable with no upper bound gets a large one:
         # an LP pushing it up then ends at a vertex (a witness that widens every variable it
         # moves) instead of "unbounded" (which tells nothing about the others). A feasible point
@@ -170,16 +169,60 @@ class _Component:
                 [1000.0, *(abs(b) for rels in relations for _, b in rels),
                  *(x for g in members for x in (system.lb[g], system.ub[g])
                    if not math.isinf(x))])
-        model.col_upper_ = col_upper
-        model.row_lower_ = np.asarray(lower, dtype=float)
-        model.row_upper_ = np.asarray(upper, dtype=float)
+        self._load({"col_lower": np.asarray([system.lb[g] for g in members], dtype=float),
+                    "col_upper": col_upper,
+                    "row_lower": np.asarray(lower, dtype=float),
+                    "row_upper": np.asarray(upper, dtype=float),
+                    "start": a.indptr, "index": a.indices, "value": a.data})
+
+    def _load(self, spec: dict) -> None:
+        """The HiGHS model of ``spec``'s arrays, with its basis when it has one."""
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = self.size, len(spec["row_lower"])
+        model.col_cost_ = np.zeros(self.size)
+        model.col_lower_ = spec["col_lower"]
+        model.col_upper_ = spec["col_upper"]
+        model.row_lower_ = spec["row_lower"]
+        model.row_upper_ = spec["row_upper"]
         model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = a.indptr
-        model.a_matrix_.index_ = a.indices
-        model.a_matrix_.value_ = a.data
+        model.a_matrix_.start_ = spec["start"]
+        model.a_matrix_.index_ = spec["index"]
+        model.a_matrix_.value_ = spec["value"]
         self.highs = _quiet_highs()
         self.highs.passModel(model)
+        if spec.get("col_status") is not None:
+            basis = highspy.HighsBasis()
+            basis.col_status = [highspy.HighsBasisStatus(v) for v in spec["col_status"].tolist()]
+            basis.row_status = [highspy.HighsBasisStatus(v) for v in spec["row_status"].tolist()]
+            basis.valid = True
+            self.highs.setBasis(basis)
         self._all = np.arange(self.size, dtype=np.int32)
+
+    def spec(self) -> dict:
+        """The model as it stands (bounds with a lifted cap) and its last basis, as plain arrays:
+        what ``replica`` needs to build the same model, warm, in another process."""
+        lp, basis = self.highs.getLp(), self.highs.getBasis()
+
+        def status(xs):
+            return np.asarray([int(x.value) for x in xs], dtype=np.int8)
+
+        return {"size": self.size, "known": self.known, "uncapped": self.uncapped,
+                "col_lower": np.asarray(lp.col_lower_), "col_upper": np.asarray(lp.col_upper_),
+                "row_lower": np.asarray(lp.row_lower_), "row_upper": np.asarray(lp.row_upper_),
+                "start": np.asarray(lp.a_matrix_.start_),
+                "index": np.asarray(lp.a_matrix_.index_),
+                "value": np.asarray(lp.a_matrix_.value_),
+                "col_status": status(basis.col_status) if basis.valid else None,
+                "row_status": status(basis.row_status) if basis.valid else None}
+
+    @classmethod
+    def replica(cls, spec: dict) -> "_Component":
+        """A component rebuilt from ``spec``, for solving only (no members, no relations)."""
+        comp = cls.__new__(cls)
+        comp.size, comp.known, comp.uncapped = spec["size"], spec["known"], spec["uncapped"]
+        comp.solves = 0
+        comp._load(spec)
+        return comp
 
     def solve(self, c: np.ndarray):
         """(status, x) of min c.x; status 'ok', 'unbounded' or 'infeasible'."""
@@ -347,11 +390,71 @@ def _component_ranges(system: System, comp: _Component,
         if short().sum() > 0.95 * open_.sum():
             break
     # each variable still short: its own maximum and minimum
-    for i in np.flatnonzero(short()):
-        for sign, done in ((-1.0, exact_hi), (1.0, exact_lo)):
-            if not short()[i] or done[i]:
+    _own_ranges(comp, np.flatnonzero(short()), lo, hi, exact_lo, exact_hi, need, integer)
+    if seen is not None:
+        for i, g in enumerate(m.tolist()):
+            if need[i] > 0:
+                seen[g] = (float(lo[i]), float(hi[i]))
+    w_lo = np.where(integer, np.ceil(lo - EPS), lo)
+    w_hi = np.where(integer, np.floor(hi + EPS), hi)
+    return {int(g): Range(float(w_lo[i]), float(w_hi[i]), bool(exact_lo[i] and exact_hi[i]))
+            for i, g in enumerate(m) if need[i] > 0}
+
+
+def _own_ranges(comp: _Component, idx: np.ndarray, lo, hi, exact_lo, exact_hi, need,
+                integer) -> None:
+    """Each variable of ``idx`` (local) still short of its need: its own minimum and maximum LP,
+    updating ``lo``/``hi`` with every solution (a witness for all) and ``exact_*`` in place.
+
+    In a large component with many such variables the LPs are shared out, a batch at a time,
+    between this process and helper processes (``_helpers``), each solving its share of the batch
+    from the component's current basis; the witnesses are pooled after each batch, so a solution
+    found by one process spares the others the variables it already proves."""
+    pool = _helpers() if len(idx) >= PARALLEL_MIN_OPEN and comp.size >= PARALLEL_MIN_SIZE else None
+    while pool is not None and len(idx):
+        batch, idx = idx[:PARALLEL_BATCH * (pool._max_workers + 1)], idx[PARALLEL_BATCH * (
+            pool._max_workers + 1):]
+        shares = np.array_split(batch, pool._max_workers + 1)
+        spec = comp.spec()
+        futures = [pool.submit(_own_ranges_elsewhere, spec, share, lo.copy(), hi.copy(), need,
+                               integer) for share in shares[1:] if len(share)]
+        _own_ranges_here(comp, shares[0], lo, hi, exact_lo, exact_hi, need, integer)
+        for share, f in zip(shares[1:], futures):
+            try:
+                w_lo, w_hi, w_exact_lo, w_exact_hi, solves = f.result()
+            except BrokenProcessPool:   # a helper could not start (or died): its share here
+                _stop_helpers()
+                pool = None
+                _own_ranges_here(comp, share, lo, hi, exact_lo, exact_hi, need, integer)
                 continue
-            c = np.zeros(len(m))
+            np.minimum(lo, w_lo, out=lo)
+            np.maximum(hi, w_hi, out=hi)
+            exact_lo |= w_exact_lo
+            exact_hi |= w_exact_hi
+            comp.solves += solves
+        idx = idx[_short(idx, lo, hi, exact_lo, exact_hi, need, integer)]
+    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer)
+
+
+def _short(idx, lo, hi, exact_lo, exact_hi, need, integer) -> np.ndarray:
+    """Which of the variables ``idx`` are still short of their need (a mask over ``idx``)."""
+    low = np.where(integer[idx], np.ceil(lo[idx] - EPS), lo[idx])
+    high = np.where(integer[idx], np.floor(hi[idx] + EPS), hi[idx])
+    return ((need[idx] > 0) & (high - low < need[idx] - EPS)
+            & ~(exact_lo[idx] & exact_hi[idx]))
+
+
+def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> None:
+    def short(i) -> bool:
+        low = np.ceil(lo[i] - EPS) if integer[i] else lo[i]
+        high = np.floor(hi[i] + EPS) if integer[i] else hi[i]
+        return need[i] > 0 and high - low < need[i] - EPS and not (exact_lo[i] and exact_hi[i])
+
+    for i in idx.tolist():
+        for sign, done in ((-1.0, exact_hi), (1.0, exact_lo)):
+            if not short(i) or done[i]:
+                continue
+            c = np.zeros(comp.size)
             c[i] = sign
             status, x = comp.solve(c)
             if status == "infeasible":
@@ -362,13 +465,50 @@ def _component_ranges(system: System, comp: _Component,
                 else:
                     lo[i] = -np.inf
             else:
-                witness(x)
+                np.minimum(lo, x, out=lo)
+                np.maximum(hi, x, out=hi)
             done[i] = True
-    if seen is not None:
-        for i, g in enumerate(m.tolist()):
-            if need[i] > 0:
-                seen[g] = (float(lo[i]), float(hi[i]))
-    w_lo = np.where(integer, np.ceil(lo - EPS), lo)
-    w_hi = np.where(integer, np.floor(hi + EPS), hi)
-    return {int(g): Range(float(w_lo[i]), float(w_hi[i]), bool(exact_lo[i] and exact_hi[i]))
-            for i, g in enumerate(m) if need[i] > 0}
+
+
+def _own_ranges_elsewhere(spec, idx, lo, hi, need, integer):
+    """``_own_ranges_here`` in a helper process, on a replica of the component."""
+    comp = _Component.replica(spec)
+    exact_lo, exact_hi = np.zeros(len(lo), bool), np.zeros(len(lo), bool)
+    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer)
+    return lo, hi, exact_lo, exact_hi, comp.solves
+
+
+#: a component's own-range LPs are shared out when at least this many variables are open and
+#: the component has at least this many variables (below, a helper's start costs more than it saves)
+PARALLEL_MIN_OPEN = 16
+PARALLEL_MIN_SIZE = 2000
+#: the variables each process takes between two poolings of witnesses
+PARALLEL_BATCH = 12
+_pool: "ProcessPoolExecutor | None | bool" = None
+
+
+def _helpers():
+    """The helper processes (one fewer than the CPUs this process may use), started on first
+    use and kept; None where there is a single CPU or a process may not start children (a
+    daemonic worker, e.g. some Dask workers): the LPs are then all solved here. The helpers are
+    started by ``spawn``, which imports the caller's main module again: a script that calls the
+    audit must keep its work under ``if __name__ == "__main__":`` (else the helpers fail and
+    every LP is solved here)."""
+    global _pool
+    if _pool is None:
+        _pool = False
+        n = len(os.sched_getaffinity(0)) - 1 if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1) - 1
+        if n >= 1 and not multiprocessing.current_process().daemon:
+            # spawn: the caller may hold threads (the run's kernel pool), which fork would copy
+            _pool = ProcessPoolExecutor(max_workers=n,
+                                        mp_context=multiprocessing.get_context("spawn"))
+    return _pool or None
+
+
+def _stop_helpers() -> None:
+    """No helper processes from now on in this process."""
+    global _pool
+    if _pool:
+        _pool.shutdown(wait=False, cancel_futures=True)
+    _pool = False

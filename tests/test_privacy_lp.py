@@ -1,0 +1,76 @@
+"""The attacker's LP ranges (privacy.lp) against the closed form of a table with published margins,
+solved in this process and shared out with helper processes: the same exact ranges either way."""
+
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+from plan_metrics.privacy import lp
+
+# row and column totals of a 9 x 7 table whose every cell is hidden (grand total 200)
+ROWS = [30, 5, 41, 12, 25, 3, 40, 18, 26]
+COLS = [50, 9, 33, 40, 2, 36, 30]
+
+
+def table_system(need: float) -> lp.System:
+    system = lp.System()
+    cells = [[system.add_var(need=need) for _ in COLS] for _ in ROWS]
+    for i, total in enumerate(ROWS):
+        system.add({v: 1.0 for v in cells[i]}, "=", total)
+    for j, total in enumerate(COLS):
+        system.add({cells[i][j]: 1.0 for i in range(len(ROWS))}, "=", total)
+    return system
+
+
+def closed_form() -> dict[int, tuple[float, float]]:
+    """A cell of a two-way table known only by its margins lies in
+    [max(0, row + column - total), min(row, column)] (the Frechet bounds)."""
+    total = sum(ROWS)
+    return {i * len(COLS) + j: (max(0, r + c - total), min(r, c))
+            for i, r in enumerate(ROWS) for j, c in enumerate(COLS)}
+
+
+def ranges_of(system) -> dict[int, tuple[float, float]]:
+    out, _ = lp.ranges(system)
+    return {v: (r.low, r.high) for v, r in out.items()}
+
+
+def test_ranges_in_this_process_are_the_frechet_bounds(monkeypatch):
+    monkeypatch.setattr(lp, "_pool", False)      # no helpers
+    assert ranges_of(table_system(need=1e9)) == closed_form()
+
+
+def test_ranges_shared_with_helper_processes_are_the_same(monkeypatch):
+    monkeypatch.setattr(lp, "_pool", None)
+    monkeypatch.setattr(lp, "PARALLEL_MIN_SIZE", 10)
+    monkeypatch.setattr(lp, "PARALLEL_MIN_OPEN", 4)
+    monkeypatch.setattr(lp, "PARALLEL_BATCH", 5)
+    try:
+        got = ranges_of(table_system(need=1e9))
+        if lp._pool is False:
+            pytest.skip("this process may not start helper processes")
+        assert isinstance(lp._pool, ProcessPoolExecutor)
+    finally:
+        lp._stop_helpers()
+    assert got == closed_form()
+
+
+def test_a_range_wide_enough_is_at_least_its_need_either_way(monkeypatch):
+    """With a need the witnesses can prove, a variable gets no LP of its own; what is returned is
+    then a range the attacker cannot narrow below the need, in both ways of solving."""
+    truth = closed_form()
+    for pool in (False, None):
+        monkeypatch.setattr(lp, "_pool", pool)
+        monkeypatch.setattr(lp, "PARALLEL_MIN_SIZE", 10)
+        monkeypatch.setattr(lp, "PARALLEL_MIN_OPEN", 4)
+        try:
+            got = ranges_of(table_system(need=5))
+        finally:
+            lp._stop_helpers()
+        for v, (low, high) in got.items():
+            exact_low, exact_high = truth[v]
+            assert exact_low <= low <= high <= exact_high
+            assert high - low >= min(5, exact_high - exact_low)
+            if exact_high - exact_low < 5:
+                assert (low, high) == truth[v]
