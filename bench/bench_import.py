@@ -41,10 +41,14 @@ def main() -> int:
               f"large` first", file=sys.stderr)
         return 2
     if args.fresh or not raw.is_dir():
-        from plan_metrics.importing.example import write_raw_export
         shutil.rmtree(raw, ignore_errors=True)
         t0 = time.perf_counter()
-        files = write_raw_export(data, raw)
+        # in a process of its own: a child forked from a process that grew to gigabytes reports
+        # that process's high-water mark as its own ru_maxrss (Linux keeps it across exec)
+        subprocess.run([sys.executable, "-c", "import sys; from plan_metrics.importing.example "
+                        "import write_raw_export; write_raw_export(sys.argv[1], sys.argv[2])",
+                        str(data), str(raw)], check=True)
+        files = [p for p in raw.rglob("*") if p.is_file()]
         print(f"raw export written to {raw} in {time.perf_counter() - t0:.0f} s "
               f"({len(files)} files)")
     size = sum(p.stat().st_size for p in raw.rglob("*") if p.is_file())
