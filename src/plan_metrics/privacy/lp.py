@@ -24,16 +24,16 @@ Whole counts: the attacker rounds the LP bounds inwards (``ceil(min)``, ``floor(
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
 import highspy
 from scipy import sparse
+
+from . import helper_processes
 
 EPS = 1e-6
 #: at most this many LPs in random directions before each open variable gets its own two
@@ -407,14 +407,15 @@ def _own_ranges(comp: _Component, idx: np.ndarray, lo, hi, exact_lo, exact_hi, n
     updating ``lo``/``hi`` with every solution (a witness for all) and ``exact_*`` in place.
 
     In a large component with many such variables the LPs are shared out, a batch at a time,
-    between this process and helper processes (``_helpers``), each solving its share of the batch
-    from the component's current basis; the witnesses are pooled after each batch, so a solution
-    found by one process spares the others the variables it already proves."""
-    pool = _helpers() if len(idx) >= PARALLEL_MIN_OPEN and comp.size >= PARALLEL_MIN_SIZE else None
+    between this process and helper processes (``helper_processes``), each solving its share of
+    the batch from the component's current basis; the witnesses are pooled after each batch, so
+    a solution found by one process spares the others the variables it already proves."""
+    large = len(idx) >= PARALLEL_MIN_OPEN and comp.size >= PARALLEL_MIN_SIZE
+    pool = helper_processes.pool() if large else None
     while pool is not None and len(idx):
-        batch, idx = idx[:PARALLEL_BATCH * (pool._max_workers + 1)], idx[PARALLEL_BATCH * (
-            pool._max_workers + 1):]
-        shares = np.array_split(batch, pool._max_workers + 1)
+        processes = helper_processes.count() + 1
+        batch, idx = idx[:PARALLEL_BATCH * processes], idx[PARALLEL_BATCH * processes:]
+        shares = np.array_split(batch, processes)
         spec = comp.spec()
         futures = [pool.submit(_own_ranges_elsewhere, spec, share, lo.copy(), hi.copy(), need,
                                integer) for share in shares[1:] if len(share)]
@@ -423,7 +424,7 @@ def _own_ranges(comp: _Component, idx: np.ndarray, lo, hi, exact_lo, exact_hi, n
             try:
                 w_lo, w_hi, w_exact_lo, w_exact_hi, solves = f.result()
             except BrokenProcessPool:   # a helper could not start (or died): its share here
-                _stop_helpers()
+                helper_processes.stop()
                 pool = None
                 _own_ranges_here(comp, share, lo, hi, exact_lo, exact_hi, need, integer)
                 continue
@@ -445,14 +446,11 @@ def _short(idx, lo, hi, exact_lo, exact_hi, need, integer) -> np.ndarray:
 
 
 def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> None:
-    def short(i) -> bool:
-        low = np.ceil(lo[i] - EPS) if integer[i] else lo[i]
-        high = np.floor(hi[i] + EPS) if integer[i] else hi[i]
-        return need[i] > 0 and high - low < need[i] - EPS and not (exact_lo[i] and exact_hi[i])
-
+    """``_own_ranges`` in this process, one variable after the other."""
     for i in idx.tolist():
         for sign, done in ((-1.0, exact_hi), (1.0, exact_lo)):
-            if not short(i) or done[i]:
+            if done[i] or not _short(np.asarray([i]), lo, hi, exact_lo, exact_hi, need,
+                                     integer)[0]:
                 continue
             c = np.zeros(comp.size)
             c[i] = sign
@@ -479,36 +477,8 @@ def _own_ranges_elsewhere(spec, idx, lo, hi, need, integer):
 
 
 #: a component's own-range LPs are shared out when at least this many variables are open and
-#: the component has at least this many variables (below, a helper's start costs more than it saves)
+#: the component has at least this many variables (below, handing out costs more than it saves)
 PARALLEL_MIN_OPEN = 16
 PARALLEL_MIN_SIZE = 2000
 #: the variables each process takes between two poolings of witnesses
 PARALLEL_BATCH = 12
-_pool: "ProcessPoolExecutor | None | bool" = None
-
-
-def _helpers():
-    """The helper processes (one fewer than the CPUs this process may use), started on first
-    use and kept; None where there is a single CPU or a process may not start children (a
-    daemonic worker, e.g. some Dask workers): the LPs are then all solved here. The helpers are
-    started by ``spawn``, which imports the caller's main module again: a script that calls the
-    audit must keep its work under ``if __name__ == "__main__":`` (else the helpers fail and
-    every LP is solved here)."""
-    global _pool
-    if _pool is None:
-        _pool = False
-        n = len(os.sched_getaffinity(0)) - 1 if hasattr(os, "sched_getaffinity") else \
-            (os.cpu_count() or 1) - 1
-        if n >= 1 and not multiprocessing.current_process().daemon:
-            # spawn: the caller may hold threads (the run's kernel pool), which fork would copy
-            _pool = ProcessPoolExecutor(max_workers=n,
-                                        mp_context=multiprocessing.get_context("spawn"))
-    return _pool or None
-
-
-def _stop_helpers() -> None:
-    """No helper processes from now on in this process."""
-    global _pool
-    if _pool:
-        _pool.shutdown(wait=False, cancel_futures=True)
-    _pool = False
