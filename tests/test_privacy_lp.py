@@ -75,3 +75,26 @@ def test_a_range_wide_enough_is_at_least_its_need_either_way(monkeypatch):
             assert high - low >= min(5, exact_high - exact_low)
             if exact_high - exact_low < 5:
                 assert (low, high) == truth[v]
+
+
+def test_counts_pinned_by_subtraction_alone_need_no_linear_program():
+    """A row total with one hidden cell pins it; that cell pins the next in its column, and so
+    on: worked by hand, a = 12 - 5 = 7, b = 10 - a = 3, c = 9 - b = 6. The free pair (d, e) with
+    d + e = 14 - c = 8 ranges over 0..8: the LPs prove a range of at least the need (5) in it."""
+    system = lp.System()
+    a, b, c, d, e = (system.add_var(need=5) for _ in range(5))
+    system.add({a: 1.0}, "=", 12 - 5)
+    system.add({a: 1.0, b: 1.0}, "=", 10)
+    system.add({b: 1.0, c: 1.0}, "=", 9)
+    system.add({c: 1.0, d: 1.0, e: 1.0}, "=", 14)
+    out, figures = lp.ranges(system)
+    assert {v: (r.low, r.high, r.exact) for v, r in out.items() if v in (a, b, c)} == {
+        a: (7, 7, True), b: (3, 3, True), c: (6, 6, True)}
+    for v in (d, e):
+        assert 0 <= out[v].low and out[v].high <= 8 and out[v].high - out[v].low >= 5
+    only_pinned = lp.System()
+    x, y = only_pinned.add_var(need=5), only_pinned.add_var(need=5)
+    only_pinned.add({x: 1.0}, "=", 4)
+    only_pinned.add({x: 1.0, y: 1.0}, "=", 6)
+    out, figures = lp.ranges(only_pinned)
+    assert (out[y].low, out[y].high) == (2, 2) and figures["solves"] == 0

@@ -325,7 +325,12 @@ def _prepass(model: Model, groups: _Groups, hidden: np.ndarray, start: dict,
              protection: float, passes: int = 6) -> None:
     """Before any LP: give every hidden row (and every banded numerator) of the new tables a cycle
     of hidden cells wide enough in its own table (the hypercube method of tau-ARGUS, on two
-    dimensions at a time); the LP then only finds what crosses tables."""
+    dimensions at a time); the LP then only finds what crosses tables.
+
+    A row is looked at once per state: after that it has its cycle (hiding only adds cells, so it
+    keeps it) or no cycle of its grid is wide enough (the widths depend on the true counts alone),
+    so a later pass only looks at the rows hidden or banded since."""
+    seen: set[tuple[int, int, str]] = set()
     for _ in range(passes):
         _derive(model, groups, hidden, start)
         changed = False
@@ -333,6 +338,9 @@ def _prepass(model: Model, groups: _Groups, hidden: np.ndarray, start: dict,
             t = model.tables[ti]
             st = t.rows["state"].to_numpy(dtype=object)
             for ri in np.flatnonzero((st == HIDDEN) | (st == BANDED)):
+                if (ti, ri, st[ri]) in seen:
+                    continue
+                seen.add((ti, ri, st[ri]))
                 need = protection if st[ri] == HIDDEN else 1.0
                 rows, wide, price = _rectangle(model, groups, hidden, ti, int(ri), need,
                                                need_n=need if st[ri] == HIDDEN else 0.0,

@@ -29,6 +29,7 @@ class Grids:
         self._arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._grids: dict[tuple[int, str], tuple] = {}
         self._first_gb: dict[int, dict[str, str]] = {}
+        self._keys: dict[int, tuple[list[str], list[str], list[str]]] = {}
 
     def arrays(self, ti: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, numerator) of table ``ti`` as floats (NaN where missing)."""
@@ -38,6 +39,14 @@ class Grids:
                 pd.to_numeric(r[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
                 for c in ("n", "numerator"))
         return self._arrays[ti]
+
+    def keys(self, ti: int) -> tuple[list[str], list[str], list[str]]:
+        """(building_id, group_by, group) of each row of table ``ti``, as strings."""
+        if ti not in self._keys:
+            r = self.tables[ti].rows
+            self._keys[ti] = tuple(r[c].astype(str).tolist()
+                                   for c in ("building_id", "group_by", "group"))
+        return self._keys[ti]
 
     def first_group_by(self, ti: int, building: str) -> str | None:
         """The first group_by (in row order) other than the all row that ``building`` has."""
@@ -99,9 +108,8 @@ def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int,
     rectangles the cheapest; when none is wide enough, the widest (then the cheapest). Ties go
     to the first in (building, group) order, so the choice does not depend on row order.
     """
-    t = grids.tables[ti]
-    r = t.rows.iloc[ri]
-    b, gb, g = str(r["building_id"]), str(r["group_by"]), str(r["group"])
+    buildings, group_bys, groups_ = grids.keys(ti)
+    b, gb, g = buildings[ri], group_bys[ri], groups_[ri]
     g0 = g
     if gb == ALL:  # an all row: its cycle runs through a group_by's cells
         gb = grids.first_group_by(ti, b)
