@@ -285,7 +285,7 @@ def _derive(model: Model, groups: _Groups, hidden: np.ndarray, start: dict) -> N
     while True:
         for ti in groups.new:
             st = start[ti].copy()
-            g = groups.of_row[[groups.index[(ti, ri)] for ri in range(len(st))]]
+            g = groups.table_groups[ti]
             st[hidden[g]] = HIDDEN
             st[(st == HIDDEN) & ~hidden[g]] = PUBLISHED  # a start state HIDDEN is a hidden group
             band = tables[ti].rows["band"].to_numpy(dtype=object)
@@ -293,16 +293,14 @@ def _derive(model: Model, groups: _Groups, hidden: np.ndarray, start: dict) -> N
             tables[ti].rows["state"] = st
         more = set()
         # a banded numerator must not be published by any other row
-        banded_num: set[int] = set()
-        published_num: dict[int, list[tuple[int, int]]] = {}
+        states = {ti: tables[ti].rows["state"].to_numpy(dtype=object) for ti in groups.new}
+        banded_num = np.unique(np.concatenate(
+            [model.cells.row_cells[ti][states[ti] == BANDED, 1] for ti in groups.new]
+            or [np.zeros(0, dtype=np.int64)]))
         for ti in groups.new:
-            st = tables[ti].rows["state"].to_numpy(dtype=object)
-            ids = model.cells.row_cells[ti]
-            banded_num.update(ids[st == BANDED, 1].tolist())
-            for ri in np.flatnonzero(st == PUBLISHED):
-                published_num.setdefault(int(ids[ri, 1]), []).append((ti, int(ri)))
-        for c in banded_num & set(published_num):
-            more.update(groups.group(ti, ri) for ti, ri in published_num[c])
+            shown = (states[ti] == PUBLISHED) & np.isin(model.cells.row_cells[ti][:, 1],
+                                                         banded_num)
+            more.update(groups.table_groups[ti][shown].tolist())
         # a comparison value in a building whose all row is not published
         for ti in groups.new:
             t = tables[ti]
@@ -361,14 +359,13 @@ def _choose(level: str, model: Model, groups: _Groups, hidden: np.ndarray,
             known: np.ndarray) -> list[tuple[int, int]]:
     """The rows (table, row) to hide for a failing cell at one level of LEVELS."""
     ti, ri = where
-    t = model.tables[ti]
     if level == "rectangle":
         return [(ti, x) for x in _rectangle(model, groups, hidden, ti, ri, protection)]
     if level == "neighbours":
         return _neighbours(model, groups, hidden, cell, known)
     if level == "line":
-        return [(ti, x) for x in _line_and_row(t, ri)]
-    return [(ti, x) for x in range(len(t.rows))]
+        return [(ti, x) for x in _line_and_row(groups.grids, ti, ri)]
+    return [(ti, x) for x in range(len(model.tables[ti].rows))]
 
 
 def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
@@ -420,14 +417,13 @@ def _cell_name(t: Table, ri: int, kind: int) -> str:
     return (f"the {qty} of {t.name}, {r['building_id']}, {r['group_by']} = {r['group']}")
 
 
-def _line_and_row(t: Table, ri: int) -> list[int]:
+def _line_and_row(grids: Grids, ti: int, ri: int) -> list[int]:
     """The rows of a cell's whole line (every building of its group) and of its building's row
     of its group_by."""
-    r = t.rows
-    b, gb, g = r.iloc[ri][["building_id", "group_by", "group"]]
-    mask = ((r["group_by"] == gb) & (r["group"] == g)) | ((r["building_id"] == b)
-                                                          & (r["group_by"] == gb))
-    return np.flatnonzero(mask.to_numpy()).tolist()
+    buildings, group_bys, groups = grids.key_arrays(ti)
+    b, gb, g = buildings[ri], group_bys[ri], groups[ri]
+    mask = (group_bys == gb) & ((groups == g) | (buildings == b))
+    return np.flatnonzero(mask).tolist()
 
 
 def _rectangle(model: Model, groups: _Groups, hidden: np.ndarray, ti: int, ri: int,
@@ -438,6 +434,6 @@ def _rectangle(model: Model, groups: _Groups, hidden: np.ndarray, ti: int, ri: i
     need_n = protection if need_n is None else need_n
     found = rectangle(groups.grids, groups.table_groups[ti], hidden, ti, ri, protection, need_n)
     if found is None:
-        rows = _line_and_row(model.tables[ti], ri)
+        rows = _line_and_row(groups.grids, ti, ri)
         return (rows, False, float(len(rows))) if with_price else rows
     return found if with_price else found[0]

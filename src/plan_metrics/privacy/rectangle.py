@@ -30,6 +30,7 @@ class Grids:
         self._grids: dict[tuple[int, str], tuple] = {}
         self._first_gb: dict[int, dict[str, str]] = {}
         self._keys: dict[int, tuple[list[str], list[str], list[str]]] = {}
+        self._key_arrays: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def arrays(self, ti: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, numerator) of table ``ti`` as floats (NaN where missing)."""
@@ -47,6 +48,12 @@ class Grids:
             self._keys[ti] = tuple(r[c].astype(str).tolist()
                                    for c in ("building_id", "group_by", "group"))
         return self._keys[ti]
+
+    def key_arrays(self, ti: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``keys`` as numpy arrays (for masks over the table's rows)."""
+        if ti not in self._key_arrays:
+            self._key_arrays[ti] = tuple(np.asarray(k, dtype=object) for k in self.keys(ti))
+        return self._key_arrays[ti]
 
     def first_group_by(self, ti: int, building: str) -> str | None:
         """The first group_by (in row order) other than the all row that ``building`` has."""
@@ -86,16 +93,17 @@ class Grids:
 def _widths(values: np.ndarray, cells: list[np.ndarray], signs: list[np.ndarray],
             lb: float) -> np.ndarray:
     """How far each cycle can shift (down plus up) before one of its cells falls below ``lb``."""
-    shape = np.broadcast_shapes(*(np.shape(c) for c in cells))
-    v = np.stack([np.broadcast_to(values[c], shape) for c in cells])
-    s = np.stack([np.broadcast_to(x, shape) for x in signs])
-    room = v - lb
-    down = np.where(s > 0, room, np.inf).min(axis=0)
-    up = np.where(s < 0, room, np.inf).min(axis=0)
+    down = up = np.inf
+    missing = False
+    for c, sign in zip(cells, signs):   # four cells, each broadcast against the others' shapes
+        room = values[c] - lb
+        missing = missing | np.isnan(room)
+        down = np.minimum(down, np.where(sign > 0, room, np.inf))
+        up = np.minimum(up, np.where(sign < 0, room, np.inf))
     down = np.where(np.isinf(down), UNBOUNDED, down)
     up = np.where(np.isinf(up), UNBOUNDED, up)
     w = np.maximum(down, 0) + np.maximum(up, 0)
-    return np.where(np.isnan(v).any(axis=0), 0.0, w)
+    return np.where(missing, 0.0, w)
 
 
 def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int, ri: int,
