@@ -405,13 +405,16 @@ class Model:
     def values(self) -> np.ndarray:
         """The value of every cell as published (NaN where no row publishes it)."""
         out = np.full(len(self.cells.truth), np.nan)
-        for t, ids in zip(self.tables, self.cells.row_cells):
+        if not hasattr(self, "_numbers"):   # the counts never change, only the states
+            self._numbers = [
+                [pd.to_numeric(t.rows[qty], errors="coerce").to_numpy(dtype=float,
+                                                                      na_value=np.nan)
+                 for qty in QTYS] for t in self.tables]
+        for t, ids, numbers in zip(self.tables, self.cells.row_cells, self._numbers):
             if t.latent:
                 continue
             st = t.rows["state"].to_numpy(dtype=object)
-            for j, qty in enumerate(QTYS):
-                v = pd.to_numeric(t.rows[qty], errors="coerce").to_numpy(dtype=float,
-                                                                          na_value=np.nan)
+            for j, v in enumerate(numbers):
                 ok = (st == PUBLISHED) | ((st == BANDED) & (j == 0))
                 ok &= ~np.isnan(v)
                 out[ids[ok, j]] = v[ok]
@@ -450,8 +453,8 @@ def system_of(model: Model, protection: float, use_truth: bool = True
               ) -> tuple[lp.System, np.ndarray, np.ndarray]:
     """The LP of the unknown cells under the current row states: (system, cell id of each
     variable, the known values). Relations among known cells only are dropped."""
-    known = model.known()
     values = model.values()
+    known = ~np.isnan(values)
     need = model.needs(protection)
     cells = model.cells
     unknown = np.flatnonzero(~known)
