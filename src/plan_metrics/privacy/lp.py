@@ -37,6 +37,10 @@ from .component_lp import EPS, ComponentLP
 
 #: at most this many LPs in random directions before each open variable gets its own two
 RANDOM_DIRECTIONS = 12
+#: passes over the independent sets of the open variables (the audit); a second pass cost more
+#: than it saved once each variable's own LPs stop at the range they need (small demo folder:
+#: 42 s with two, 37 s with one)
+INDEPENDENT_SET_PASSES = 1
 
 
 @dataclass
@@ -216,7 +220,7 @@ def _component_ranges(system: System, comp: ComponentLP,
     # independent sets (the audit): variables that never trade off in a relation, pushed up
     # together (then down), each reach (or near) their own extreme. With the true counts as a
     # witness few variables are open and their own LPs are cheaper (they start near the truth).
-    for _ in range(0 if comp.known else 2):
+    for _ in range(0 if comp.known else INDEPENDENT_SET_PASSES):
         open_ = short()
         if open_.sum() < 8:
             break
