@@ -68,10 +68,8 @@ class ComponentLP:
                 upper.append(b)
         a = sparse.csc_array((vals, (rows, cols)), shape=(len(lower), self.size))
         self.relations_of = (a.indptr, a.indices, a.data > 0)   # variable -> its relations
-        self.columns, self.rows = a, sparse.csr_array(a)
-        self.row_lower = np.asarray(lower, dtype=float)
-        self.row_upper = np.asarray(upper, dtype=float)
-        self.pinned = _pinned(a, self.row_lower, self.row_upper,
+        row_lower, row_upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        self.pinned = _pinned(a, row_lower, row_upper,
                               np.asarray([system.lb[g] for g in members], dtype=float),
                               np.asarray([system.ub[g] for g in members], dtype=float))
         # A variable with no upper bound gets a large one: an LP pushing it up then ends at a
@@ -88,8 +86,7 @@ class ComponentLP:
              *self.truth[~np.isnan(self.truth)]])   # (the truth, when known, is a point under it)
         self._load({"col_lower": np.asarray([system.lb[g] for g in members], dtype=float),
                     "col_upper": col_upper,
-                    "row_lower": np.asarray(lower, dtype=float),
-                    "row_upper": np.asarray(upper, dtype=float),
+                    "row_lower": row_lower, "row_upper": row_upper,
                     "start": a.indptr, "index": a.indices, "value": a.data})
 
     def _load(self, spec: dict) -> None:
