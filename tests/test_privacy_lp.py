@@ -98,3 +98,17 @@ def test_counts_pinned_by_subtraction_alone_need_no_linear_program():
     only_pinned.add({x: 1.0, y: 1.0}, "=", 6)
     out, figures = lp.ranges(only_pinned)
     assert (out[y].low, out[y].high) == (2, 2) and figures["solves"] == 0
+
+
+def test_closing_the_helpers_leaves_no_process_and_a_later_audit_starts_new_ones(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(helper_processes, "_pool", None)
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: no helper processes")
+    for _ in range(2):   # a protection, then an audit in the same process
+        started = helper_processes.pool()
+        assert isinstance(started, ProcessPoolExecutor)
+        assert started.submit(abs, -3).result(timeout=60) == 3
+        helper_processes.close()
+        assert multiprocessing.active_children() == []

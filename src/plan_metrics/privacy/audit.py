@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import lp
+from . import helper_processes, lp
 from .model import BANDED, HIDDEN, PUBLISHED, build_model, system_of
 from .tables import edition_tables, latent_for_audit
 
@@ -130,7 +130,10 @@ def audit(reports: Path | str | None = None, protection: int | None = None,
         t.fixed = False
     model = build_model(tables, links, senses)
     sysm, var_cells, _ = system_of(model, protection, use_truth=False)
-    ranges, figures = lp.ranges(sysm)
+    try:
+        ranges, figures = lp.ranges(sysm)
+    finally:
+        helper_processes.close()
     cell_var = {int(c): v for v, c in enumerate(var_cells)}
     exposures: list[Exposure] = []
     elsewhere: list[Exposure] = []

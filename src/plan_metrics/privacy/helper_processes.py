@@ -1,5 +1,6 @@
 """Helper processes for the privacy LPs (privacy.lp): a small process pool, started on first use
-and kept for the life of the process, or none where helpers cannot or should not start."""
+and kept until ``close`` (the end of a protection or an audit), or none where helpers cannot or
+should not start."""
 
 from __future__ import annotations
 
@@ -36,11 +37,21 @@ def pool():
 
 
 def stop() -> None:
-    """No helper processes from now on in this process."""
+    """No helper processes from now on in this process (they could not start, or died)."""
     global _pool
     if _pool:
         _pool.shutdown(wait=False, cancel_futures=True)
     _pool = False
+
+
+def close() -> None:
+    """Shut the helpers down and wait for them (the next ``pool`` starts new ones): called when
+    a protection or an audit ends, so no helper outlives the work (an interpreter that exits
+    with the pool still up may warn of leaked semaphores)."""
+    global _pool
+    if _pool:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
 
 
 def count() -> int:

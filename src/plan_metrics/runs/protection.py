@@ -21,6 +21,7 @@ from .. import contract, engine, privacy
 from ..errors import PlanMetricsError
 from ..params import options_of
 from ..plan import Plan
+from ..privacy import helper_processes
 from ..privacy import model as M
 from ..privacy.audit import edition_folders, read_tables
 from ..privacy.local import finish
@@ -73,6 +74,8 @@ def protect_editions(editions, tables, reports: Path, log=None) -> dict:
             f"reports folder {reports}",
             "an edition already in the folder publishes counts that pin it: rerun every plan "
             "and year together (plan-metrics run --plan all --years all), or raise min_n") from None
+    finally:
+        helper_processes.close()
     out = {}
     for ed in editions:
         options = options_of(ed.params)
