@@ -53,7 +53,7 @@ def test_ranges_shared_with_helper_processes_are_the_same(monkeypatch):
         got = ranges_of(table_system(need=1e9))
         assert isinstance(helper_processes.pool(), ProcessPoolExecutor)   # started, not broken
     finally:
-        helper_processes.stop()
+        helper_processes.close()
     assert got == closed_form()
 
 
@@ -68,7 +68,7 @@ def test_a_range_wide_enough_is_at_least_its_need_either_way(monkeypatch):
         try:
             got = ranges_of(table_system(need=5))
         finally:
-            helper_processes.stop()
+            helper_processes.close()
         for v, (low, high) in got.items():
             exact_low, exact_high = truth[v]
             assert exact_low <= low <= high <= exact_high
@@ -107,8 +107,10 @@ def test_closing_the_helpers_leaves_no_process_and_a_later_audit_starts_new_ones
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: no helper processes")
     for _ in range(2):   # a protection, then an audit in the same process
+        before = set(multiprocessing.active_children())   # (an earlier test's, if any)
         started = helper_processes.pool()
         assert isinstance(started, ProcessPoolExecutor)
         assert started.submit(abs, -3).result(timeout=60) == 3
+        assert set(multiprocessing.active_children()) - before   # the helpers run
         helper_processes.close()
-        assert multiprocessing.active_children() == []
+        assert set(multiprocessing.active_children()) <= before
