@@ -137,17 +137,74 @@ def _wait_back_to(proc, pooled: int, seconds: float) -> int:
 
 @pytest.mark.browser
 def test_requests_without_javascript_leave_no_kernel(served):
-    """Two plain GETs of the board (no JavaScript, no websocket) each start a kernel; the cull
-    shuts both down and only the preheated pools remain."""
+    """Plain GETs of every dashboard (no JavaScript, no cookie: curl, a link preview, a crawler)
+    take no kernel: they get the first-visit page, with the dashboard's real title and, for the
+    board, the server's first paint of the view the link asks for."""
+    from plan_metrics.plan import load_plan
+    proc, base = served
+    pooled = _settled(proc, 180)
+    clayton, pl = load_plan("clayton").title, load_plan("clayton-pl").title
+    pages = {"board.ipynb?plan=clayton&goal=G2": f"{clayton}: board dashboard",
+             "action_plan.ipynb": f"{pl}: action plan"}
+    for _ in range(15):
+        for page, title in pages.items():
+            status, headers, body = _get(f"{base}/voila/render/{page}")
+            assert status == 200 and "no-store" in headers["Cache-Control"]
+            assert "Running" not in body and "jupyter-config-data" not in body
+            assert f"<title>{title}</title>" in body
+    status, _, board = _get(f"{base}/voila/render/board.ipynb?plan=clayton&goal=G2")
+    assert "Goal G2" in board and board.count("<svg") >= 2 and "needs JavaScript" in board
+    assert _kernels(proc) == pooled          # 31 requests, not one kernel
+
+
+@pytest.mark.browser
+def test_a_page_that_never_connects_is_culled(served):
+    """A request that has the cookie but never opens the kernel's websocket (a browser that ran
+    the scripts once, then curl with its cookies) gets a kernel, which the cull shuts down."""
     proc, base = served
     pooled = _settled(proc, 180)
     for _ in range(2):
-        with urllib.request.urlopen(f"{base}/voila/render/board.ipynb", timeout=120) as r:
+        req = urllib.request.Request(f"{base}/voila/render/board.ipynb",
+                                     headers={"Cookie": "pm_js=1"})
+        with urllib.request.urlopen(req, timeout=120) as r:
             assert r.status == 200
             body = r.read().decode("utf-8")
     assert "Preparing the interactive dashboard" in body and "Running board" not in body
     assert _kernels(proc) > pooled          # the GETs did start kernels
     assert _wait_back_to(proc, pooled, CULL_IDLE + 40) == pooled
+
+
+@pytest.mark.browser
+def test_first_visit_without_scripts_or_cookies(served, browser):
+    """A browser without JavaScript keeps the first-visit page: the static view, without the
+    "preparing" line, and a note of what needs JavaScript with a link home; a browser that
+    refuses cookies is told so (and stays on the page, no reload loop); neither starts a kernel
+    and neither page has a serious accessibility violation."""
+    from axe_playwright_python.sync_playwright import Axe
+    proc, base = served
+    pooled = _settled(proc, 180)
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    page.goto(f"{base}/voila/render/board.ipynb?plan=clayton&goal=G2")
+    assert page.locator(".pm-card svg.marks").count() == 2
+    assert not page.locator(".pm-preparing").is_visible()
+    assert "needs JavaScript" in page.inner_text("body")
+    assert page.get_by_role("link", name="Back to the home page").get_attribute("href") == "/pm/"
+    ctx.close()
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    ctx.add_init_script("Object.defineProperty(document, 'cookie', {get: () => '', set: () => {}})")
+    page = ctx.new_page()
+    navigations = []
+    page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
+    page.goto(f"{base}/voila/render/board.ipynb")
+    page.wait_for_selector("#pm-no-cookie", state="visible", timeout=10_000)
+    page.wait_for_timeout(1500)
+    assert len(navigations) == 1 and not page.locator(".pm-preparing").is_visible()
+    result = Axe().run(page, options=AXE_OPTIONS)
+    assert [v["id"] for v in result.response["violations"]
+            if v["impact"] in ("serious", "critical")] == []
+    ctx.close()
+    assert _kernels(proc) == pooled
 
 
 @pytest.mark.browser
@@ -160,9 +217,14 @@ def test_closed_tab_of_a_direct_link_shuts_its_kernel(served, browser):
     page = ctx.new_page()
     outside = []
     page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))
-    page.goto(f"{base}/voila/render/board.ipynb", timeout=120_000)
+    navigations = []
+    page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
+    url = f"{base}/voila/render/board.ipynb?plan=clayton"
+    page.goto(url, timeout=120_000)
     page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=120_000)
     page.wait_for_function("/(^|;\\s*)_xsrf=/.test(document.cookie)", timeout=10_000)
+    # the first visit's page, then the same address again with its kernel (pm_js set)
+    assert navigations == [url, url] and "pm_js" in {c["name"] for c in ctx.cookies()}
     assert _kernels(proc) > pooled      # the viewer's kernel beside the refilled pool
     page.close(run_before_unload=True)
     assert _wait_back_to(proc, pooled, 10) == pooled
@@ -179,6 +241,7 @@ def test_board_paints_first_from_the_server(served, browser):
     from axe_playwright_python.sync_playwright import Axe
     _, base = served
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    ctx.add_cookies([{"name": "pm_js", "value": "1", "url": base + "/"}])   # a returning viewer
     page = ctx.new_page()
     outside, held = [], []
     page.on("request", lambda r: None if _local(r.url, base) else outside.append(r.url))

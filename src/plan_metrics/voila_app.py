@@ -7,6 +7,9 @@ Standalone Voila with the project's own routes in front of Voila's:
 - ``/reports/<plan>/<year>.html``: the edition's static HTML report, built from the published rows;
 - ``/pm/board-preview?<query>``: the board's first paint without a kernel (``dashboard.preview``),
   which the board page shows while its kernel and widgets get ready;
+- ``/voila/render/<dashboard>`` without the ``pm_js`` cookie: the first-visit page
+  (``first_visit.py``), built without a kernel, whose script sets the cookie and loads the page
+  again; a request that never runs JavaScript never gets a kernel;
 - Voila's own routes, with a render handler that takes a preheated kernel only once it has
   started, kernels started under ``nice``, and compiled page templates kept across requests;
 - 404 (a plain page, no traceback) for Voila's file list (``/voila/tree``, ``/voila/api/contents``),
@@ -40,6 +43,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 
 from .dashboard.data import REPORTS_ENV
 from .editions import MANIFEST_FILE, edition_dir
+from .first_visit import JS_COOKIE, dashboard_title, first_visit_head, first_visit_tail
 from .home import home_html, not_found_html
 
 #: Content-Security-Policy of pages that run no script (home, 404).
@@ -177,10 +181,11 @@ class PreviewHandler(JupyterHandler):
     @classmethod
     def warm(cls) -> None:
         """Render the default view in the background as the server starts."""
-        cls._submit("")
+        cls.submit("")
 
     @classmethod
-    def _submit(cls, query: str):
+    def submit(cls, query: str):
+        """Render the view of ``query`` on the preview thread (a future of its HTML)."""
         if cls._executor is None:
             from concurrent.futures import ThreadPoolExecutor
             from .dashboard.preview import BoardPreview
@@ -190,7 +195,7 @@ class PreviewHandler(JupyterHandler):
 
     async def get(self):
         try:
-            body = await asyncio.wrap_future(self._submit(self.request.query))
+            body = await asyncio.wrap_future(self.submit(self.request.query))
         except Exception as e:                   # noqa: BLE001 - the live board still comes
             self.log.warning("board preview failed: %s", e)
             raise tornado.web.HTTPError(404) from None
@@ -231,6 +236,10 @@ class SafeTemplateStaticFileHandler(TemplateStaticFileHandler):
 PREVIEW_SLOT = '<div id="pm-preview"></div>'
 
 
+#: The dashboards a first visit (``first_visit``) answers for; any other path goes to Voila (404).
+DASHBOARD_PAGES = ("board.ipynb", "equity.ipynb", "action_plan.ipynb")
+
+
 class ReadyPoolVoilaHandler(TornadoVoilaHandler):
     """Voila's render handler, taking a preheated kernel only when one has started.
 
@@ -241,6 +250,37 @@ class ReadyPoolVoilaHandler(TornadoVoilaHandler):
     the board's first paint from the server (``PreviewHandler``) show while it runs. A first
     paint the server has ready is written into the page itself (no second request).
     """
+
+    @tornado.web.authenticated
+    async def get(self, path=None):
+        """A browser that has not yet shown it runs JavaScript (no ``pm_js`` cookie) gets the
+        first-visit page, without a kernel; one that has gets Voila's page and its kernel."""
+        if self.get_cookie(JS_COOKIE) is None and (self.notebook_path or path) in DASHBOARD_PAGES:
+            await self._first_visit(self.notebook_path or path)
+            return
+        await super().get(path)
+
+    async def _first_visit(self, notebook: str):
+        self.xsrf_token                     # noqa: B018 - sets the _xsrf cookie for the beacon
+        query = self.request.query
+        board = notebook == "board.ipynb"
+        plan_id = self.get_argument("plan", None)
+        title = await asyncio.get_running_loop().run_in_executor(
+            None, dashboard_title, _reports(), notebook, plan_id)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
+        self.write(first_visit_head(title, board, self.base_url))
+        self.flush()
+        preview = ""
+        if board:
+            preview = PreviewHandler.cached(query)
+            if preview is None:
+                try:
+                    preview = await asyncio.wrap_future(PreviewHandler.submit(query))
+                except Exception as e:          # noqa: BLE001 - the live board still comes
+                    self.log.warning("board preview failed: %s", e)
+                    preview = ""
+        self.finish(preview + first_visit_tail(self.base_url))
 
     async def get_generator(self, path=None):
         self._pm_notebook = self.notebook_path or path
