@@ -3,12 +3,14 @@ figures, is not a test.
 
 Against one server (preheated pools, culling as configured):
 - for each N in --viewers (default 1,5,10,20): N real Chromium pages open the board within 10 s
-  (evenly spread), each as a first visit (no cookies); per viewer the time to first chart (the
+  (evenly spread), each as a first visit (no cookies). Per viewer: the time to first chart (the
   first chart SVG in a card on screen: the server's first paint, in the first-visit page or in
-  the board's page) and the time until the live board (its kernel's
-  widgets, filters working) has replaced it, each reported as median, 95th percentile and slowest; the server tree's memory (server + kernels, RSS) before,
-  at its peak during, and --after seconds (default 120) after the viewers close their tabs; the
-  kernels alive then;
+  the board's page); the time until the server had sent that first paint (the first-visit page's
+  responseEnd, the part that does not depend on the viewers' Chromiums sharing the server's
+  cores); the time until the live board (its kernel's widgets, filters working) has replaced it.
+  Each as median, 95th percentile and slowest; the server tree's memory (server + kernels, RSS)
+  before, at its peak during, and --after seconds (default 120) after the viewers close their
+  tabs; the kernels alive then;
 - --gets sequential GETs of the board without JavaScript (default 500), then the kernels left
   once the cull interval has passed (cull idle + 2 intervals).
 
@@ -69,6 +71,8 @@ def settle(proc: psutil.Process, seconds: float = 5, timeout: float = 300) -> tu
 FIRST_PAINT_SCRIPT = """
 document.addEventListener("DOMContentLoaded", () => {
   if (document.querySelector(".pm-card svg.marks") && !sessionStorage.getItem("pm_first_chart")) {
+    const nav = performance.getEntriesByType("navigation")[0];
+    sessionStorage.setItem("pm_first_bytes", String(performance.timeOrigin + nav.responseEnd));
     requestAnimationFrame(() => sessionStorage.setItem(
       "pm_first_chart", String(performance.timeOrigin + performance.now())));
   }
@@ -82,9 +86,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def viewers(base: str, n: int, proc: psutil.Process
-                  ) -> tuple[list[float], list[float], int, int]:
+                  ) -> tuple[list[float], list[float], list[float], int, int]:
     """N pages opening the board within 10 s; (times to first chart, times to the live board,
-    peak RSS, failures)."""
+    times until the server had sent the first paint, peak RSS, failures)."""
     from playwright.async_api import async_playwright
     peak, done = [0], asyncio.Event()
 
@@ -95,7 +99,7 @@ async def viewers(base: str, n: int, proc: psutil.Process
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        pages, times, live, failures = [], [], [], 0
+        pages, times, live, served, failures = [], [], [], [], 0
 
         async def one(i: int):
             nonlocal failures
@@ -114,8 +118,12 @@ async def viewers(base: str, n: int, proc: psutil.Process
                 seen = time.perf_counter() - t0
                 await page.wait_for_selector("#rendered_cells .pm-card svg.marks", timeout=180_000)
                 live.append(time.perf_counter() - t0)
-                painted = await page.evaluate("sessionStorage.getItem('pm_first_chart')")
+                painted, delivered = await page.evaluate(
+                    "[sessionStorage.getItem('pm_first_chart'), "
+                    "sessionStorage.getItem('pm_first_bytes')]")
                 times.append(min(seen, float(painted) / 1000 - epoch0) if painted else seen)
+                if delivered:
+                    served.append(float(delivered) / 1000 - epoch0)
             except Exception:                               # noqa: BLE001 - counted, reported
                 failures += 1
 
@@ -127,7 +135,7 @@ async def viewers(base: str, n: int, proc: psutil.Process
             await page.close(run_before_unload=True)
         await asyncio.sleep(2)
         await browser.close()
-    return times, live, peak[0], failures
+    return times, live, served, peak[0], failures
 
 
 def main() -> int:
@@ -173,13 +181,15 @@ def main() -> int:
               f"{idle_rss / MIB:.0f} MiB (load {os.getloadavg()[0]:.2f})", flush=True)
         for n in [int(x) for x in a.viewers.split(",") if x]:
             before, _ = settle(proc, 5)
-            times, live, peak, failed = asyncio.run(viewers(base, n, proc))
+            times, live, served, peak, failed = asyncio.run(viewers(base, n, proc))
             time.sleep(a.after)
             after, kernels = tree(proc)
             if times:
                 print(f"N={n:>2}: first chart median {statistics.median(times):5.1f} s, "
                       f"p95 {pct(times, 0.95):5.1f} s, slowest {max(times):5.1f} s, "
-                      f"failed {failed}; live board median {statistics.median(live or [0]):5.1f} s, "
+                      f"failed {failed}; first paint sent by the server median "
+                      f"{statistics.median(served or [0]):4.1f} s, slowest {max(served or [0]):4.1f} s; "
+                      f"live board median {statistics.median(live or [0]):5.1f} s, "
                       f"p95 {pct(live or [0], 0.95):5.1f} s, slowest {max(live or [0]):5.1f} s; memory {before / MIB:.0f} MiB before, "
                       f"{peak / MIB:.0f} MiB peak, {after / MIB:.0f} MiB {a.after} s after; "
                       f"{kernels} kernels alive (idle pools: {idle_k}); "
