@@ -43,6 +43,21 @@ def report_url(plan_id: str, year: str) -> str:
     return f"reports/{plan_id}/{year}.html"
 
 
+_plans: dict[str, tuple[int, object]] = {}
+
+
+def _plan(plan_id: str):
+    """``load_plan``, kept while the plan file is unchanged: the home page and every first visit
+    of a dashboard name the plans, and parsing the YAML each time was a sixth of the server's
+    busy time when a meeting's audience opened the board at once (py-spy)."""
+    from .plan import plan_path
+    stamp = plan_path(plan_id).stat().st_mtime_ns if plan_path(plan_id).exists() else -1
+    kept = _plans.get(plan_id)
+    if kept is None or kept[0] != stamp:
+        kept = _plans[plan_id] = (stamp, load_plan(plan_id))
+    return kept[1]
+
+
 def home_links(reports: Path) -> tuple[list[dict], str | None, bool]:
     """Per published plan {title, years, dashboards: [Link], reports: [Link]}; the date of the
     latest edition (YYYY-MM-DD, from the manifests' ``ended``); whether any edition is synthetic."""
@@ -50,7 +65,7 @@ def home_links(reports: Path) -> tuple[list[dict], str | None, bool]:
     plans, latest, synthetic = [], None, False
     for plan_id in sorted(set(eds["plan_id"])):
         try:
-            plan = load_plan(plan_id)
+            plan = _plan(plan_id)
         except PlanMetricsError:
             continue                      # an edition of a plan this install does not know
         years = sorted(eds.loc[eds.plan_id == plan_id, "school_year"])
