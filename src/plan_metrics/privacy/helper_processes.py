@@ -44,6 +44,13 @@ def stop() -> None:
     _pool = False
 
 
+def none_here() -> None:
+    """This process starts no helpers (it is one: its LPs are all solved in it)."""
+    global _pool
+    if not _pool:
+        _pool = False
+
+
 def close() -> None:
     """Shut the helpers down and wait for them (the next ``pool`` starts new ones): called when
     a protection or an audit ends, so no helper outlives the work (an interpreter that exits

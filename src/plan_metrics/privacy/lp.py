@@ -158,16 +158,70 @@ def ranges(system: System, seen: dict[int, tuple[float, float]] | None = None
         by_var_eq.setdefault(next(iter(coefs)), []).append((coefs, b))
     for coefs, b in system.le:
         by_var_le.setdefault(next(iter(coefs)), []).append((coefs, b))
+    work = []
     for members in components(system):
         if not any(system.need[g] > 0 for g in members):
             continue
         figures["components"] += 1
-        eqs = [r for g in members for r in by_var_eq.get(int(g), [])]
-        les = [r for g in members for r in by_var_le.get(int(g), [])]
-        comp = ComponentLP(system, members, (eqs, les))
-        out.update(_component_ranges(system, comp, seen))
+        work.append((members, [r for g in members for r in by_var_eq.get(int(g), [])],
+                     [r for g in members for r in by_var_le.get(int(g), [])]))
+    # large components but the largest go to the helper processes whole, while this process
+    # solves the largest (whose own-range LPs the helpers share once they are free: ``_own_ranges``)
+    large = sorted((k for k, (m, _, _) in enumerate(work) if len(m) >= PARALLEL_MIN_SIZE),
+                   key=lambda k: (-len(work[k][0]), k))
+    pool = helper_processes.pool() if len(large) >= 2 else None
+    away = {k: pool.submit(_component_elsewhere, *_part(system, work[k], seen))
+            for k in large[1:]} if pool is not None else {}
+    parts: dict[int, dict[int, Range]] = {}
+
+    def here(k):
+        comp = ComponentLP(system, work[k][0], work[k][1:])
+        parts[k] = _component_ranges(system, comp, seen)
         figures["solves"] += comp.solves
+
+    for k in range(len(work)):
+        if k not in away:
+            here(k)
+    for k, future in away.items():
+        try:
+            local, local_seen, solves = future.result()
+        except BrokenProcessPool:   # a helper could not start (or died): that component here
+            helper_processes.stop()
+            here(k)
+            continue
+        members = work[k][0]
+        parts[k] = {int(members[i]): r for i, r in local.items()}
+        if seen is not None:
+            seen.update({int(members[i]): span for i, span in local_seen.items()})
+        figures["solves"] += solves
+    for k in range(len(work)):   # in the order of the components, whoever solved them
+        out.update(parts[k])
     return out, figures
+
+
+def _part(system: System, work, seen) -> tuple[System, dict | None]:
+    """One component (members, equalities, <= relations) of ``system`` as a system of its own,
+    its variables numbered in the order of ``members`` (the same LPs as in ``system``), with
+    what ``seen`` holds of them."""
+    members, eqs, les = work
+    local = {int(g): i for i, g in enumerate(members.tolist())}
+    part = System(lb=[system.lb[g] for g in members], ub=[system.ub[g] for g in members],
+                  integer=[system.integer[g] for g in members],
+                  need=[system.need[g] for g in members],
+                  truth=[system.truth[g] for g in members],
+                  eq=[({local[k]: v for k, v in coefs.items()}, b) for coefs, b in eqs],
+                  le=[({local[k]: v for k, v in coefs.items()}, b) for coefs, b in les])
+    mine = None if seen is None else {local[g]: seen[g] for g in local if g in seen}
+    return part, mine
+
+
+def _component_elsewhere(part: System, seen: dict | None):
+    """``_component_ranges`` of a whole component (``_part``) in a helper process:
+    (ranges, witnesses, solves) over its local variable numbers."""
+    helper_processes.none_here()   # a helper does not start helpers of its own
+    comp = ComponentLP(part, np.arange(len(part)), (part.eq, part.le))
+    out = _component_ranges(part, comp, seen)
+    return out, seen, comp.solves
 
 
 class Infeasible(RuntimeError):
