@@ -45,9 +45,10 @@ def stop() -> None:
 
 
 def none_here() -> None:
-    """This process starts no helpers (it is one: its LPs are all solved in it)."""
+    """This process starts no helpers of its own (it is a helper: its LPs are all solved in it;
+    a helper process is not daemonic, so ``pool`` alone would start a pool in it)."""
     global _pool
-    if not _pool:
+    if _pool is None:
         _pool = False
 
 
