@@ -44,7 +44,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from .dashboard.data import REPORTS_ENV
 from .editions import MANIFEST_FILE, edition_dir
 from .first_visit import JS_COOKIE, dashboard_title, first_visit_head, first_visit_tail
-from .home import home_html, not_found_html
+from .home import DASHBOARDS, home_html, not_found_html
 
 #: Content-Security-Policy of pages that run no script (home, 404).
 CSP_STATIC = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -237,7 +237,7 @@ PREVIEW_SLOT = '<div id="pm-preview"></div>'
 
 
 #: The dashboards a first visit (``first_visit``) answers for; any other path goes to Voila (404).
-DASHBOARD_PAGES = ("board.ipynb", "equity.ipynb", "action_plan.ipynb")
+DASHBOARD_PAGES = tuple(notebook for _, notebook in DASHBOARDS.values())
 
 
 class ReadyPoolVoilaHandler(TornadoVoilaHandler):
@@ -261,6 +261,7 @@ class ReadyPoolVoilaHandler(TornadoVoilaHandler):
         await super().get(path)
 
     async def _first_visit(self, notebook: str):
+        """The first-visit page: its start at once, the board's first paint once rendered."""
         self.xsrf_token                     # noqa: B018 - sets the _xsrf cookie for the beacon
         query = self.request.query
         board = notebook == "board.ipynb"
