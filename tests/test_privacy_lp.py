@@ -114,3 +114,88 @@ def test_closing_the_helpers_leaves_no_process_and_a_later_audit_starts_new_ones
         assert set(multiprocessing.active_children()) - before   # the helpers run
         helper_processes.close()
         assert set(multiprocessing.active_children()) <= before
+
+
+def test_components_solved_whole_by_helpers_keep_their_ranges(monkeypatch):
+    """Two independent tables: the larger is solved here, the other whole in a helper process
+    (``lp.ranges``); both give their Frechet bounds, each cell under its own number."""
+    monkeypatch.setattr(helper_processes, "_pool", None)
+    monkeypatch.setattr(lp, "PARALLEL_MIN_SIZE", 10)
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: no helper processes")
+    system = table_system(need=1e9)
+    first = len(system)
+    small_rows, small_cols = [4, 6], [3, 5, 2]        # a 2 x 3 table after it (total 10)
+    cells = [[system.add_var(need=1e9) for _ in small_cols] for _ in small_rows]
+    for i, total in enumerate(small_rows):
+        system.add({v: 1.0 for v in cells[i]}, "=", total)
+    for j, total in enumerate(small_cols):
+        system.add({cells[i][j]: 1.0 for i in range(len(small_rows))}, "=", total)
+    try:
+        got = ranges_of(system)
+        assert isinstance(helper_processes.pool(), ProcessPoolExecutor)   # not broken
+    finally:
+        helper_processes.close()
+    want = closed_form()
+    # worked by hand: cell (i, j) of the small table lies in [max(0, r + c - 10), min(r, c)]
+    want.update({first + i * 3 + j: (max(0, r + c - 10), min(r, c))
+                 for i, r in enumerate(small_rows) for j, c in enumerate(small_cols)})
+    assert got == want
+
+
+_STOPPED_BY_SIGNAL = """
+import sys, time
+from plan_metrics import cli
+from plan_metrics.privacy import audit, helper_processes
+
+def busy(args):
+    pool = helper_processes.pool()
+    assert pool.submit(abs, -1).result() == 1
+    print(" ".join(str(p) for p in pool._processes), flush=True)
+    try:
+        time.sleep(120)
+    finally:
+        helper_processes.close()
+
+audit.main = busy
+if __name__ == "__main__":
+    sys.exit(cli.main(["audit"]))
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_command_leaves_no_helper_process(tmp_path, signal_name):
+    """A command stopped by SIGTERM (a service stop, a job's time limit) ends as Ctrl+C does: its
+    helpers are shut down, no leaked-semaphore warning. One killed outright (SIGKILL) cannot
+    clean up, but its helpers notice their parent is gone and exit."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: no helper processes")
+    script = tmp_path / "stopped.py"
+    script.write_text(_STOPPED_BY_SIGNAL)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    helpers = [int(p) for p in proc.stdout.readline().split()]
+    assert helpers and all(psutil.pid_exists(p) for p in helpers)
+    proc.send_signal(getattr(signal, signal_name))
+    _, err = proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in helpers):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in helpers)
+    if signal_name == "SIGTERM":
+        assert proc.returncode == 130 and "plan-metrics audit: interrupted." in err
+        assert "leaked" not in err and "Traceback" not in err
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

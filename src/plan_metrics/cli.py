@@ -8,7 +8,9 @@ exit status; never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from .errors import PlanMetricsError
 
@@ -99,8 +101,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM (a service stop, a job's time limit) ends a command as Ctrl+C does, so its cleanup
+    # runs (the privacy helper processes are shut down, nothing is half-published) instead of an
+    # abrupt exit that leaves helpers and leaked semaphores behind. Signals reach the main
+    # thread only; a command called from another thread (run-many's tasks) keeps the default.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         if args.command == "demo-data":
             from .synthetic import main as cmd
@@ -127,10 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plan-metrics {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"plan-metrics {args.command}: interrupted. Editions already reported as published "
-              f"stand; the one in progress was not published and its previous edition is "
-              f"untouched.", file=sys.stderr)
+        after = (" Editions already reported as published stand; the one in progress was not "
+                 "published and its previous edition is untouched."
+                 if args.command in ("run", "run-many") else "")
+        print(f"plan-metrics {args.command}: interrupted.{after}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

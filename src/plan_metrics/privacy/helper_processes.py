@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 #: at most this many helpers: with more, each batch pools its witnesses too late to spare LPs
@@ -31,9 +33,21 @@ def pool():
         if n >= 1 and not multiprocessing.current_process().daemon:
             # spawn: the caller may hold threads (the run's kernel pool), which fork would copy
             _pool = ProcessPoolExecutor(max_workers=n,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_leave_with_parent, initargs=(os.getpid(),))
             _count = n
     return _pool or None
+
+
+def _leave_with_parent(parent: int) -> None:
+    """In each helper: exit when the process that started it is gone. A caller killed outright
+    (SIGKILL, out of memory) cannot shut its pool down, and an orphaned helper would otherwise
+    wait on its task queue for ever."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, name="pm-parent-watch", daemon=True).start()
 
 
 def stop() -> None:
