@@ -160,3 +160,27 @@ def test_years_filter_accepts_one_year_as_text_and_keeps_dtypes():
     assert a["scale_score"].isna().sum() == 1                 # S03's empty score
     assert pd.api.types.is_string_dtype(a["student_id"])
     assert t.years == ["2023-24"]
+
+
+def test_text_columns_are_sorted_categoricals_but_the_ids_of_people():
+    """Codes, years and buildings are categoricals of the values present, sorted as text (so a
+    sort or group-by orders them as the text would), with empty cells missing; the identifiers
+    of people and events stay text."""
+    t = load_data(TINY)
+    enr, resp = t["enrollment"], t["survey_responses"]
+    for df, col in ((enr, "school_year"), (enr, "building_id"), (enr, "race_ethnicity"),
+                    (resp, "item_id"), (t["action_steps"], "note")):
+        assert isinstance(df[col].dtype, pd.CategoricalDtype), col
+        cats = df[col].cat.categories.tolist()
+        assert cats == sorted(set(df[col].dropna().astype(str))), col
+    assert t["action_steps"]["note"].isna().sum() == 2
+    for df, col in ((enr, "student_id"), (resp, "respondent_id"), (t["staff"], "staff_id"),
+                    (t["discipline"], "incident_id")):
+        assert pd.api.types.is_string_dtype(df[col]) and \
+            not isinstance(df[col].dtype, pd.CategoricalDtype), col
+    # a one-year load keeps only that year's values among the categories, rows renumbered
+    one = load_data(TINY, years=["2024-25"])["enrollment"]
+    assert one["school_year"].cat.categories.tolist() == ["2024-25"]
+    assert one.index.tolist() == list(range(len(one)))
+    assert one["building_id"].tolist() == enr.loc[enr["school_year"] == "2024-25",
+                                                  "building_id"].tolist()

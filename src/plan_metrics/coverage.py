@@ -58,15 +58,25 @@ class _Values:
                 # (7 million survey answers at 50,000 students) was the run's peak of memory
                 mask = np.ones(len(df), dtype=bool)
                 for c, v in where.items():
-                    mask &= (df[c].astype(str) == str(v)).to_numpy(dtype=bool)
+                    mask &= _is(df[c], v)
                 col = col[mask]
-            vals = col.dropna().astype(str).unique().tolist()
+            # the distinct values first, then as text: a categorical column (most text columns
+            # are) is never spelled out row by row
+            vals = pd.Series(col.dropna().unique()).astype(str).unique().tolist()
             self._cache[key] = sorted(vals)
         return self._cache[key]
 
     def years(self, table: str) -> list[str]:
         col = contract.YEAR_COLUMN[table]
         return self.of(table, col) if col else []
+
+
+def _is(col: pd.Series, value) -> np.ndarray:
+    """Which rows of ``col`` hold ``value`` (compared as text), as a boolean array."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        hit = np.flatnonzero(np.asarray(col.cat.categories.astype(str)) == str(value))
+        return np.isin(col.cat.codes.to_numpy(), hit)
+    return (col.astype(str) == str(value)).to_numpy(dtype=bool)
 
 
 def _names(values: list[str], limit: int = 12) -> str:
