@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,6 +118,28 @@ def test_memo_is_per_table_object():
     assert P.memo((a,), ("k",), build) == 1        # remembered
     assert P.memo((b,), ("k",), build) == 2
     assert P.memo((a,), ("other",), build) == 3
+
+
+def test_memo_bound_grows_with_the_source_table(monkeypatch):
+    """A derived frame over the fixed bound but within half its (large) source table is kept: a
+    large district's survey answers are computed once, not once per measure."""
+    monkeypatch.setattr(P, "MEMO_BUDGET_BYTES", 1_000)
+    P.clear_memo()
+    big = pd.DataFrame({"x": np.arange(10_000, dtype="int64")})          # 80,000 bytes
+    calls = []
+
+    def build():
+        calls.append(1)
+        return big.iloc[:2_000]                                             # 16,000 bytes
+
+    P.memo((big,), ("slice",), build)
+    P.memo((big,), ("slice",), build)
+    assert len(calls) == 1
+    small = pd.DataFrame({"x": np.arange(10, dtype="int64")})
+    P.memo((small,), ("whole",), lambda: pd.DataFrame({"y": np.arange(5_000)}))  # over half
+    P.memo((big,), ("slice",), build)                                        # still there
+    assert len(calls) == 1
+    P.clear_memo()
 
 
 def test_kind_results_follow_new_tables():

@@ -75,9 +75,12 @@ def year_rows(tables, name: str, school_year: str, *, required: bool = True,
 # makes this safe: a table handed to the kinds is not modified in place afterwards (the loader's
 # tables never are), and derived frames are never modified in place (pandas copy-on-write).
 # The memo is bounded by bytes (least recently used first out), so a long run over many years
-# keeps the memory flat.
+# keeps the memory flat: 256 MB, or half the largest source table alive, whichever is more. (A
+# fixed bound made a large district recompute what it had just computed: at 200,000 students one
+# year's student survey answers take 255 MB, and the surveys notebook went from 7 to 50 s.)
 _MEMO: dict[tuple, tuple[list, object, int]] = {}
 MEMO_BUDGET_BYTES = 256_000_000
+_SOURCES: dict[int, tuple[weakref.ref, int]] = {}   # id -> (the source table, its bytes)
 
 
 def memo(frames: tuple[pd.DataFrame, ...], key: tuple, build):
@@ -93,14 +96,25 @@ def memo(frames: tuple[pd.DataFrame, ...], key: tuple, build):
     except TypeError:                       # not weak-referenceable: do not remember
         return value
     size = _nbytes(value)
-    if size > MEMO_BUDGET_BYTES:
+    budget = _budget(frames, refs)
+    if size > budget:
         return value
     for old in [x for x, entry in _MEMO.items() if any(r() is None for r in entry[0])]:
         del _MEMO[old]                      # their tables are gone
-    while _MEMO and sum(e[2] for e in _MEMO.values()) + size > MEMO_BUDGET_BYTES:
+    while _MEMO and sum(e[2] for e in _MEMO.values()) + size > budget:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[k] = (refs, value, size)
     return value
+
+
+def _budget(frames: tuple[pd.DataFrame, ...], refs: list[weakref.ref]) -> int:
+    """The memo's bound in bytes: MEMO_BUDGET_BYTES, or half the largest source table alive."""
+    for f, ref in zip(frames, refs):
+        if id(f) not in _SOURCES or _SOURCES[id(f)][0]() is not f:
+            _SOURCES[id(f)] = (ref, _nbytes(f))
+    for key in [k for k, (ref, _) in _SOURCES.items() if ref() is None]:
+        del _SOURCES[key]
+    return max([MEMO_BUDGET_BYTES] + [b // 2 for _, b in _SOURCES.values()])
 
 
 def _nbytes(value) -> int:
@@ -113,6 +127,7 @@ def _nbytes(value) -> int:
 def clear_memo() -> None:
     """Forget every memoized frame (tests; long-lived kernels after reloading data)."""
     _MEMO.clear()
+    _SOURCES.clear()
 
 
 def options_or_default(options: Options | None) -> Options:

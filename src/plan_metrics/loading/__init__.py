@@ -9,7 +9,9 @@ reported once per (file, column, fault) with a few example lines and a count.
 
 Checks are vectorized: pyarrow reads every column dictionary-encoded, only the distinct values
 are parsed in Python, keys and joins compare integer codes; a few million rows validate in
-seconds. Text columns are decoded to pandas ``str`` at the very end, for the kept rows only.
+seconds. At the very end, for the kept rows only, text columns become categoricals of the values
+they hold, sorted (years, codes, buildings, items...), and the identifiers of people and events
+(student_id, respondent_id, staff_id, incident_id) pandas ``str`` (``validator.PER_PERSON``).
 
 Severity: a survey response (or a discipline, assessment, program... row) of a student who is not
 in ``enrollment.csv`` for that school year is a *warning*, not an error: the row still counts for
