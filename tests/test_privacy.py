@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plan_metrics import privacy
+from plan_metrics.privacy import model as M
 from plan_metrics.plan import Measure
 
 
@@ -257,3 +258,34 @@ def test_suppression_is_stable(case):
     once = privacy.apply(df, min_n)
     again = privacy.apply(once, min_n)
     assert again["suppressed"].tolist() == once["suppressed"].tolist()
+
+
+def _window_test_table(name, keys, numerator, window=None, latent=False):
+    rows = pd.DataFrame({"building_id": ["ALL"], "group_by": ["all"], "group": ["all"],
+                         "n": [40.0], "numerator": [float(numerator)], "denominator": [40.0],
+                         "state": [M.PUBLISHED], "band": [None]})
+    return M.Table("p", name, "2024-25", "risk_ratio", keys, rows, window=window or {},
+                   window_years=3 if window else 1, latent=latent)
+
+
+def _window_relation(years_present):
+    years = {y: _window_test_table(f"m-{y}", {"n": f"n{y}", "numerator": f"num{y}",
+                                              "denominator": f"d{y}"}, k + 2, latent=True)
+             for k, y in enumerate(("y1", "y2", "y3"))}
+    w = _window_test_table("m", {"n": "nW", "numerator": "numW", "denominator": "dW"}, 9,
+               window={"numerator": ["numy1", "numy2", "numy3"]})
+    model = M.build_model([w] + [years[y] for y in years_present])
+    rel = [r for r in model.relations if "numerator of a three-year" in r.where]
+    assert len(rel) == 1
+    return rel[0], model
+
+
+def test_window_relation_is_an_equality_only_over_all_its_years():
+    rel, model = _window_relation(["y1", "y2", "y3"])      # 9 = 2 + 3 + 4
+    assert rel.sense == "=" and sorted(rel.coefs.values()) == [-1.0, 1.0, 1.0, 1.0]
+    assert not M.violations(model)
+    # a year no table carries (a published edition's window reaching back before the run's
+    # years): the window is at least the others' sum (9 >= 2 + 3), not equal to it (9 != 5)
+    rel, model = _window_relation(["y1", "y2"])
+    assert rel.sense == "<=" and sorted(rel.coefs.values()) == [-1.0, 1.0, 1.0]
+    assert not M.violations(model)

@@ -368,15 +368,25 @@ def window_relations(tables: list[Table], uf: UnionFind, cells: Cells) -> list[R
         gbs, gs = r["group_by"].astype(str).tolist(), r["group"].astype(str).tolist()
         for qty in ("numerator", "denominator"):
             years = t.window.get(qty) or []
+            if not years:
+                continue
             for i in range(len(r)):
                 total = cells.index[(uf.find(line_key(t.keys[qty], gbs[i], gs[i])), blds[i])]
                 coefs = {total: -1.0}
+                whole = True
                 for yk in years:
                     c = cells.index.get((uf.find(line_key(yk, gbs[i], gs[i])), blds[i]))
-                    if c is not None:
+                    if c is None:
+                        whole = False
+                    else:
                         coefs[c] = coefs.get(c, 0.0) + 1.0
-                out.append(Relation(coefs, "=", 0.0, f"{t.name}: the {qty} of a three-year "
-                                    "window is the sum of its years"))
+                # a year no table of the model carries (a published edition's window reaching
+                # back before the years this run computes) is a count of 0 or more: the window
+                # is then at least the sum of the years it has, not equal to it
+                out.append(Relation(coefs, "=" if whole else "<=", 0.0,
+                                    f"{t.name}: the {qty} of a three-year window is the sum of "
+                                    "its years" if whole else f"{t.name}: the {qty} of a "
+                                    "three-year window is at least the sum of the years known"))
     return out
 
 
