@@ -119,13 +119,13 @@ class _Validator(ReadingChecks, TableChecks, CrossChecks):
         if years is not None and year_col and f.table != "graduation_cohort":
             yc = cols[year_col]
             take = np.flatnonzero(np.isin(yc.uniques, years)[yc.codes])
-        text = [c for c in names if cols[c].typed is None and c in PER_PERSON]
-        decoded = pa.table({c: _decode(f.raw[c], cols[c].missing, take) for c in text}) \
-            .to_pandas() if text else None
+        ids = [c for c in names if cols[c].typed is None and c in PER_PERSON]
+        decoded = pa.table({c: _decode(f.raw[c], cols[c].missing, take) for c in ids}) \
+            .to_pandas() if ids else None
         out = {}
         for col in names:
             c = cols[col]
-            if col in text:
+            if col in ids:
                 out[col] = decoded[col]
             elif c.typed is None:
                 out[col] = _categorical(f.raw[col], c.missing, take)
