@@ -372,21 +372,20 @@ def window_relations(tables: list[Table], uf: UnionFind, cells: Cells) -> list[R
                 continue
             for i in range(len(r)):
                 total = cells.index[(uf.find(line_key(t.keys[qty], gbs[i], gs[i])), blds[i])]
+                years_c = [cells.index.get((uf.find(line_key(yk, gbs[i], gs[i])), blds[i]))
+                           for yk in years]
                 coefs = {total: -1.0}
-                whole = True
-                for yk in years:
-                    c = cells.index.get((uf.find(line_key(yk, gbs[i], gs[i])), blds[i]))
-                    if c is None:
-                        whole = False
-                    else:
+                for c in years_c:
+                    if c is not None:
                         coefs[c] = coefs.get(c, 0.0) + 1.0
                 # a year no table of the model carries (a published edition's window reaching
                 # back before the years this run computes) is a count of 0 or more: the window
                 # is then at least the sum of the years it has, not equal to it
+                whole = None not in years_c
                 out.append(Relation(coefs, "=" if whole else "<=", 0.0,
-                                    f"{t.name}: the {qty} of a three-year window is the sum of "
-                                    "its years" if whole else f"{t.name}: the {qty} of a "
-                                    "three-year window is at least the sum of the years known"))
+                                    f"{t.name}: the {qty} of a three-year window is " +
+                                    ("the sum of its years" if whole else
+                                     "at least the sum of the years known")))
     return out
 
 
