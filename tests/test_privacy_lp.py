@@ -199,3 +199,80 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def truth_table() -> list[list[int]]:
+    """A table with the margins ROWS and COLS (the north-west corner rule): the true counts."""
+    rows, cols = list(ROWS), list(COLS)
+    out = [[0] * len(COLS) for _ in ROWS]
+    i = j = 0
+    while i < len(rows) and j < len(cols):
+        take = min(rows[i], cols[j])
+        out[i][j] = take
+        rows[i] -= take
+        cols[j] -= take
+        if rows[i] == 0:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def buildings_system(need: float) -> lp.System:
+    """``table_system`` with each row a building (its block) and the true counts known."""
+    truth = truth_table()
+    system = table_system(need)
+    system.truth = [float(x) for row in truth for x in row]
+    system.block = [i for i in range(len(ROWS)) for _ in COLS]
+    return system
+
+
+def test_the_pairs_of_buildings_witness_only_feasible_points_inside_the_exact_ranges():
+    """Every point the pairs' LPs report, completed by the true counts, satisfies every relation
+    (a witness the attacker cannot rule out), so each witnessed range lies inside the Frechet
+    bounds; with a need of 3 the pairs alone prove most cells whose exact range is that wide."""
+    from plan_metrics.privacy import blocks
+    from plan_metrics.privacy.component_lp import ComponentLP
+
+    system = buildings_system(need=3)
+    comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+    truth = np.asarray(system.truth)
+    lo, hi = truth.copy(), truth.copy()
+    points = []
+
+    def short():
+        return hi - lo < 3
+
+    def witness(idx, x):
+        point = truth.copy()
+        point[idx] = x
+        points.append(point)
+        lo[idx] = np.minimum(lo[idx], x)
+        hi[idx] = np.maximum(hi[idx], x)
+
+    assert blocks.witnesses(comp, comp.block, truth, short, witness) > 0
+    assert points
+    for point in points:
+        assert (point >= -1e-9).all()
+        for coefs, b in system.eq:
+            assert abs(sum(a * point[v] for v, a in coefs.items()) - b) < 1e-6
+    exact = closed_form()
+    for v in range(len(system)):
+        assert exact[v][0] - 1e-9 <= lo[v] <= hi[v] <= exact[v][1] + 1e-9
+    wide = [v for v, (low, high) in exact.items() if high - low >= 3]
+    proven = [v for v in wide if hi[v] - lo[v] >= 3 - 1e-9]
+    assert len(proven) >= len(wide) // 2
+
+
+def test_ranges_with_the_pairs_of_buildings_first_are_the_same(monkeypatch):
+    """The pairs' witnesses only spare LPs: the exact ranges (a need no range reaches) are the
+    Frechet bounds with them, and a need of 5 is proven wherever the exact range allows."""
+    from plan_metrics.privacy import blocks
+
+    monkeypatch.setattr(helper_processes, "_pool", False)
+    monkeypatch.setattr(blocks, "MIN_SIZE", 1)
+    assert ranges_of(buildings_system(need=1e9)) == closed_form()
+    exact = closed_form()
+    for v, (low, high) in ranges_of(buildings_system(need=5)).items():
+        assert exact[v][0] <= low <= high <= exact[v][1]
+        assert high - low >= min(5, exact[v][1] - exact[v][0])

@@ -69,6 +69,8 @@ class ComponentLP:
         a = sparse.csc_array((vals, (rows, cols)), shape=(len(lower), self.size))
         self.relations_of = (a.indptr, a.indices, a.data > 0)   # variable -> its relations
         row_lower, row_upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        self.a, self.row_lower, self.row_upper = a, row_lower, row_upper
+        self.block = np.asarray([system.block[g] for g in members], dtype=np.int64)
         self.pinned = _pinned(a, row_lower, row_upper,
                               np.asarray([system.lb[g] for g in members], dtype=float),
                               np.asarray([system.ub[g] for g in members], dtype=float))

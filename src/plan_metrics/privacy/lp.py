@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import helper_processes
+from . import blocks, helper_processes
 from .component_lp import EPS, ComponentLP
 
 #: at most this many LPs in random directions before each open variable gets its own two
@@ -51,15 +51,18 @@ class System:
     integer: list[bool] = field(default_factory=list)
     need: list[float] = field(default_factory=list)      # required width (0: auxiliary)
     truth: list[float] = field(default_factory=list)     # NaN where unknown to the auditor too
+    block: list[int] = field(default_factory=list)       # building (-1: the district's, none)
     eq: list[tuple[dict[int, float], float]] = field(default_factory=list)
     le: list[tuple[dict[int, float], float]] = field(default_factory=list)
 
-    def add_var(self, lb=0.0, ub=math.inf, integer=True, need=0.0, truth=math.nan) -> int:
+    def add_var(self, lb=0.0, ub=math.inf, integer=True, need=0.0, truth=math.nan,
+                block=-1) -> int:
         self.lb.append(lb)
         self.ub.append(ub)
         self.integer.append(integer)
         self.need.append(need)
         self.truth.append(truth)
+        self.block.append(block)
         return len(self.lb) - 1
 
     def add(self, coefs: dict[int, float], sense: str, rhs: float) -> None:
@@ -209,6 +212,7 @@ def _part(system: System, work, seen) -> tuple[System, dict | None]:
                   integer=[system.integer[g] for g in members],
                   need=[system.need[g] for g in members],
                   truth=[system.truth[g] for g in members],
+                  block=[system.block[g] for g in members],
                   eq=[({local[k]: v for k, v in coefs.items()}, b) for coefs, b in eqs],
                   le=[({local[k]: v for k, v in coefs.items()}, b) for coefs, b in les])
     mine = None if seen is None else {local[g]: seen[g] for g in local if g in seen}
@@ -260,6 +264,12 @@ def _component_ranges(system: System, comp: ComponentLP,
     def short():
         return (need > 0) & (width() < need - EPS) & ~(exact_lo & exact_hi)
 
+    if comp.known and comp.size >= blocks.MIN_SIZE:
+        def witness_of(idx, x):
+            lo[idx] = np.minimum(lo[idx], x)
+            hi[idx] = np.maximum(hi[idx], x)
+
+        comp.solves += blocks.witnesses(comp, comp.block, comp.truth, short, witness_of)
     # batch directions: push every open variable up, then down, together
     for sign in (-1.0, 1.0):
         open_ = short()

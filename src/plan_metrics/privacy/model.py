@@ -204,6 +204,7 @@ class Cells:
     integer: np.ndarray                        # per cell: whole counts
     truth: np.ndarray                          # per cell: true count (NaN: unknown)
     kind: np.ndarray                           # per cell: 0 n, 1 numerator, 2 denominator
+    building: np.ndarray                       # per cell: its building's number (-1: district)
 
 
 def make_cells(tables: list[Table], uf: UnionFind) -> Cells:
@@ -211,6 +212,8 @@ def make_cells(tables: list[Table], uf: UnionFind) -> Cells:
     truth: list[float] = []
     integer: list[bool] = []
     kind: list[int] = []
+    building: list[int] = []
+    numbers: dict[str, int] = {DISTRICT: -1}
     row_cells = []
     for t in tables:
         r = t.rows
@@ -230,12 +233,13 @@ def make_cells(tables: list[Table], uf: UnionFind) -> Cells:
                     truth.append(vals[i])
                     integer.append(whole)
                     kind.append(j)
+                    building.append(numbers.setdefault(blds[i], len(numbers) - 1))
                 elif math.isnan(truth[cid]) and not math.isnan(vals[i]):
                     truth[cid] = vals[i]
                 ids[i, j] = cid
         row_cells.append(ids)
     return Cells(index, row_cells, np.asarray(integer), np.asarray(truth, dtype=float),
-                 np.asarray(kind))
+                 np.asarray(kind), np.asarray(building, dtype=np.int64))
 
 
 @dataclass
@@ -479,7 +483,8 @@ def system_of(model: Model, protection: float, use_truth: bool = True
     for c in unknown:
         lb = 1.0 if cells.kind[c] == 0 and listed[c] else 0.0
         sysm.add_var(lb=lb, integer=bool(cells.integer[c]), need=float(need[c]),
-                     truth=float(cells.truth[c]) if use_truth else math.nan)
+                     truth=float(cells.truth[c]) if use_truth else math.nan,
+                     block=int(cells.building[c]))
     rels = list(model.relations)
     for t, ids in zip(model.tables, cells.row_cells):
         if not t.latent:
