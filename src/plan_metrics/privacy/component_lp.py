@@ -50,8 +50,8 @@ class ComponentLP:
     def __init__(self, system: System, members: np.ndarray, relations):
         self.members = members
         self.truth = np.asarray([system.truth[g] for g in members], dtype=float)
-        #: the true counts are a witness (the run's protection): most ranges are proven from
-        #: them (no independent sets: see _component_ranges)
+        #: the true counts are a witness (the run's protection), and the point the pairs of
+        #: buildings' LPs move around (``blocks``)
         self.known = not np.isnan(self.truth).any()
         local = {int(g): i for i, g in enumerate(members)}
         self.size = len(members)

@@ -14,6 +14,9 @@ What keeps it fast without weakening the attacker:
   observed range is already wide enough needs no LP of its own; the LPs that maximise and minimise
   the sum of the open variables certify most of them in two solves, and a few LPs in random
   directions (each variable still open pushed up or down at random) most of the rest;
+- in a large component with the true counts known (the run's protection), small LPs over two
+  buildings at a time, the rest held at the truth, certify most variables before any LP over the
+  whole component (``blocks``);
 - each LP of a component starts from the last one's basis (``component_lp``: one HiGHS model per
   component, only the objective changes; the first, without a basis, by the interior point
   method);
@@ -37,10 +40,6 @@ from .component_lp import EPS, ComponentLP
 
 #: at most this many LPs in random directions before each open variable gets its own two
 RANDOM_DIRECTIONS = 12
-#: passes over the independent sets of the open variables (the audit); a second pass cost more
-#: than it saved once each variable's own LPs stop at the range they need (small demo folder:
-#: 42 s with two, 37 s with one)
-INDEPENDENT_SET_PASSES = 1
 
 
 @dataclass
@@ -115,29 +114,6 @@ def components(system: System) -> list[np.ndarray]:
     for i in range(len(system)):
         groups.setdefault(find(i), []).append(i)
     return [np.asarray(g) for g in groups.values()]
-
-
-def _independent_sets(comp: ComponentLP, idx: np.ndarray) -> list[np.ndarray]:
-    """The variables ``idx`` (local) in sets whose members never trade off in a relation: no two
-    of a set have coefficients of the same sign in one relation (x + y = 5 makes x and y compete;
-    in n - x >= 0 or w - y1 - y2 - y3 = 0, pushing both the same way is what the relation allows).
-    A greedy colouring."""
-    start, rows, positive = comp.relations_of
-    used: dict[tuple[int, bool], set[int]] = {}   # (relation, sign) -> colours of its members
-    sets: list[list[int]] = []
-    for v in idx.tolist():
-        mine = list(zip(rows[start[v]:start[v + 1]].tolist(),
-                        positive[start[v]:start[v + 1]].tolist()))
-        taken = set().union(*(used.get(key, ()) for key in mine))
-        k = 0
-        while k in taken:
-            k += 1
-        if k == len(sets):
-            sets.append([])
-        sets[k].append(v)
-        for key in mine:
-            used.setdefault(key, set()).add(k)
-    return [np.asarray(s, dtype=np.int64) for s in sets]
 
 
 def ranges(system: System, seen: dict[int, tuple[float, float]] | None = None
@@ -281,25 +257,6 @@ def _component_ranges(system: System, comp: ComponentLP,
             raise Infeasible("the published numbers contradict the relations")
         if status == "ok":
             witness(x)
-    # independent sets (the audit): variables that never trade off in a relation, pushed up
-    # together (then down), each reach (or near) their own extreme. With the true counts as a
-    # witness few variables are open and their own LPs are cheaper (they start near the truth).
-    for _ in range(0 if comp.known else INDEPENDENT_SET_PASSES):
-        open_ = short()
-        if open_.sum() < 8:
-            break
-        for group in _independent_sets(comp, np.flatnonzero(open_)):
-            for sign in (-1.0, 1.0):
-                group = group[short()[group]]
-                if not len(group):
-                    break
-                c = np.zeros(len(m))
-                c[group] = sign
-                status, x = comp.solve(c)
-                if status == "infeasible":
-                    raise Infeasible("the published numbers contradict the relations")
-                if status == "ok":
-                    witness(x)
     # random directions over the variables still open: each solution is another extreme point,
     # widening many ranges at once; stop when a direction certifies almost nothing new
     rng = np.random.default_rng(len(m))
