@@ -5,12 +5,13 @@ group tie every building's hidden cells together. Its LPs grow with the district
 their number. Yet most hidden cells are protected by a cycle inside two buildings (DESIGN.md
 section 6: a rectangle of two groups in two buildings).
 
-Given a feasible point ``x0`` of the component (the true counts in the run's protection), the LP
-over the variables of two buildings (and the district's variables they share a relation with),
-every other variable held at its value in ``x0``, is small. Each of its solutions, completed by
-``x0``, is a feasible point of the whole component: a witness (``lp``), sound for every variable
-it moves. A variable whose witnessed range is wide enough needs no LP over the whole component.
-One that stays short is not proven narrow: it goes on to the component's own LPs, which decide.
+Given a feasible point ``x0`` of the component (the true counts in the run's protection; for the
+auditor, who has no truth, the solution of one of the component's LPs), the LP over the variables
+of two buildings (and the district's variables they share a relation with), every other variable
+held at its value in ``x0``, is small. Each of its solutions, completed by ``x0``, is a feasible
+point of the whole component: a witness (``lp``), sound for every variable it moves. A variable
+whose witnessed range is wide enough needs no LP over the whole component. One that stays short
+is not proven narrow: it goes on to the component's own LPs, which decide.
 
 The pairs: each building with the two buildings that hold the most hidden cells in the relations
 of its open ones (the district totals of the groups it hides).
