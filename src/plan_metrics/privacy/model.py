@@ -44,7 +44,6 @@ import pandas as pd
 
 from ..results import DISTRICT
 from . import lp, relations as R
-from .relations import Relation
 
 QTYS = ("n", "numerator", "denominator")
 #: row relations whose denominator is the n itself (one line for both)
@@ -249,13 +248,13 @@ class Model:
     tables: list[Table]
     uf: UnionFind
     cells: Cells
-    relations: list[Relation]
+    relations: list[R.Relation]
     senses: dict[str, str]          # inexact families found (to record in manifests)
 
-    def relations_of(self, cell: int) -> list[Relation]:
+    def relations_of(self, cell: int) -> list[R.Relation]:
         """The relations ``cell`` takes part in."""
         if getattr(self, "_by_cell", None) is None:
-            self._by_cell: dict[int, list[Relation]] = {}
+            self._by_cell: dict[int, list[R.Relation]] = {}
             for rel in self.relations:
                 for c in rel.coefs:
                     self._by_cell.setdefault(c, []).append(rel)
@@ -353,7 +352,7 @@ def system_of(model: Model, protection: float, use_truth: bool = True
     return sysm, unknown, values
 
 
-def violations(model: Model, tol: float = 1e-6) -> list[Relation]:
+def violations(model: Model, tol: float = 1e-6) -> list[R.Relation]:
     """Relations the true counts break (a defect of the model: each must hold for the truth)."""
     t = model.cells.truth
     bad = []
