@@ -287,3 +287,27 @@ def test_ranges_with_the_pairs_of_buildings_first_are_the_same(monkeypatch):
             assert high - low >= min(5, exact[v][1] - exact[v][0])
             if exact[v][1] - exact[v][0] < 5:
                 assert (low, high) == exact[v]
+
+
+def test_a_helper_without_the_component_asks_for_its_model():
+    """A helper keeps one replica between batches; a batch that reaches a helper without it
+    (several helpers) gets None back, and the main process sends the model with it again."""
+    from plan_metrics.privacy.component_lp import ComponentLP
+
+    system = table_system(need=1e9)
+    comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+    lo = np.asarray([float(x) for row in truth_table() for x in row])   # a first witness
+    hi = lo.copy()
+    need, integer = np.full(comp.size, 1e9), np.ones(comp.size, bool)
+    lp._REPLICA.clear()
+    assert lp._own_ranges_elsewhere(("test", 1), None, np.arange(2), lo, hi, need, integer) is None
+    got = lp._own_ranges_elsewhere(("test", 1), comp.spec(), np.arange(2), lo.copy(), hi.copy(),
+                                   need, integer)
+    again = lp._own_ranges_elsewhere(("test", 1), None, np.arange(2, 4), lo.copy(), hi.copy(),
+                                     need, integer)
+    exact = closed_form()
+    for w_lo, w_hi, exact_lo, exact_hi, _ in (got, again):
+        for v in np.flatnonzero(exact_lo & exact_hi):
+            assert (w_lo[v], w_hi[v]) == exact[int(v)]
+    assert (got[2] & got[3])[:2].all() and (again[2] & again[3])[2:4].all()
+    lp._REPLICA.clear()

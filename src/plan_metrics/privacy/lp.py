@@ -29,7 +29,9 @@ Whole counts: the attacker rounds the LP bounds inwards (``ceil(min)``, ``floor(
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -306,20 +308,35 @@ def _own_ranges(comp: ComponentLP, idx: np.ndarray, lo, hi, exact_lo, exact_hi, 
     In a large component with many such variables the LPs are shared out, a batch at a time,
     between this process and helper processes (``helper_processes``), each solving its share of
     the batch from the component's current basis; the witnesses are pooled after each batch, so
-    a solution found by one process spares the others the variables it already proves."""
+    a solution found by one process spares the others the variables it already proves.
+
+    A helper keeps its replica of the component between batches (``_REPLICA``), warm from its
+    own last LP: only the first batch ships the model (at 200,000 students, shipping and loading
+    it for every batch of 12 LPs left the main process waiting)."""
     large = len(idx) >= PARALLEL_MIN_OPEN and comp.size >= PARALLEL_MIN_SIZE
     pool = helper_processes.pool() if large else None
+    key = (os.getpid(), next(_KEYS))
+    spec = None
     while pool is not None and len(idx):
         processes = helper_processes.count() + 1
         batch, idx = idx[:PARALLEL_BATCH * processes], idx[PARALLEL_BATCH * processes:]
-        shares = np.array_split(batch, processes)
-        spec = comp.spec()
-        futures = [pool.submit(_own_ranges_elsewhere, spec, share, lo.copy(), hi.copy(), need,
-                               integer) for share in shares[1:] if len(share)]
+        shares = [share for share in np.array_split(batch, processes) if len(share)]
+        first = spec is None
+        if first:
+            spec = comp.spec()
+
+        def submit(share, model):
+            return pool.submit(_own_ranges_elsewhere, key, model, share, lo.copy(), hi.copy(),
+                               need, integer)
+
+        futures = [submit(share, spec if first else None) for share in shares[1:]]
         _own_ranges_here(comp, shares[0], lo, hi, exact_lo, exact_hi, need, integer)
         for share, f in zip(shares[1:], futures):
             try:
-                w_lo, w_hi, w_exact_lo, w_exact_hi, solves = f.result()
+                got = f.result()
+                if got is None:   # a helper without the replica: it gets the model now
+                    got = submit(share, spec).result()
+                w_lo, w_hi, w_exact_lo, w_exact_hi, solves = got
             except BrokenProcessPool:   # a helper could not start (or died): its share here
                 helper_processes.stop()
                 pool = None
@@ -381,12 +398,26 @@ def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> No
                 done[i] = True   # the extreme itself, short of the stop
 
 
-def _own_ranges_elsewhere(spec, idx, lo, hi, need, integer):
-    """``_own_ranges_here`` in a helper process, on a replica of the component."""
-    comp = ComponentLP.replica(spec)
+#: the component this helper process last solved own LPs for: {key: replica} (one at a time)
+_REPLICA: dict = {}
+#: keys of the components whose own LPs are shared out (unique in the process that shares them)
+_KEYS = itertools.count()
+
+
+def _own_ranges_elsewhere(key, spec, idx, lo, hi, need, integer):
+    """``_own_ranges_here`` in a helper process, on its replica of the component ``key``
+    (built from ``spec`` when given, else the one kept from an earlier batch). None when this
+    helper has no replica of ``key`` and no ``spec`` came."""
+    comp = _REPLICA.get(key)
+    if comp is None:
+        if spec is None:
+            return None
+        _REPLICA.clear()
+        comp = _REPLICA[key] = ComponentLP.replica(spec)
+    before = comp.solves
     exact_lo, exact_hi = np.zeros(len(lo), bool), np.zeros(len(lo), bool)
     _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer)
-    return lo, hi, exact_lo, exact_hi, comp.solves
+    return lo, hi, exact_lo, exact_hi, comp.solves - before
 
 
 #: a component's own-range LPs are shared out when at least this many variables are open and
