@@ -227,10 +227,9 @@ def buildings_system(need: float) -> lp.System:
     return system
 
 
-def test_the_pairs_of_buildings_witness_only_feasible_points_inside_the_exact_ranges():
-    """Every point the pairs' LPs report, completed by the true counts, satisfies every relation
-    (a witness the attacker cannot rule out), so each witnessed range lies inside the Frechet
-    bounds; with a need of 3 the pairs alone prove most cells whose exact range is that wide."""
+def pairs_witnessed(passes):
+    """The pairs' witnesses (completed by the truth) over ``buildings_system(need=3)`` in
+    ``passes`` passes: (points, lo, hi, system)."""
     from plan_metrics.privacy import blocks
     from plan_metrics.privacy.component_lp import ComponentLP
 
@@ -250,7 +249,17 @@ def test_the_pairs_of_buildings_witness_only_feasible_points_inside_the_exact_ra
         lo[idx] = np.minimum(lo[idx], x)
         hi[idx] = np.maximum(hi[idx], x)
 
-    assert blocks.witnesses(comp, comp.block, truth, short, witness) > 0
+    assert blocks.witnesses(comp, comp.block, truth, short, witness, passes) > 0
+    return points, lo, hi, system
+
+
+@pytest.mark.parametrize("passes", [1, 4])
+def test_the_pairs_of_buildings_witness_only_feasible_points_inside_the_exact_ranges(passes):
+    """Every point the pairs' LPs report, completed by the true counts, satisfies every relation
+    (a witness the attacker cannot rule out), so each witnessed range lies inside the Frechet
+    bounds; with a need of 3 the pairs alone prove most cells whose exact range is that wide,
+    and more passes prove no fewer."""
+    points, lo, hi, system = pairs_witnessed(passes)
     assert points
     for point in points:
         assert (point >= -1e-9).all()
@@ -262,6 +271,9 @@ def test_the_pairs_of_buildings_witness_only_feasible_points_inside_the_exact_ra
     wide = [v for v, (low, high) in exact.items() if high - low >= 3]
     proven = [v for v in wide if hi[v] - lo[v] >= 3 - 1e-9]
     assert len(proven) >= len(wide) // 2
+    if passes > 1:
+        _, lo1, hi1, _ = pairs_witnessed(1)
+        assert len(proven) >= sum(hi1[v] - lo1[v] >= 3 - 1e-9 for v in wide)
 
 
 def test_ranges_with_the_pairs_of_buildings_first_are_the_same(monkeypatch):
@@ -273,6 +285,7 @@ def test_ranges_with_the_pairs_of_buildings_first_are_the_same(monkeypatch):
 
     monkeypatch.setattr(helper_processes, "_pool", False)
     monkeypatch.setattr(blocks, "MIN_SIZE", 1)
+    monkeypatch.setattr(blocks, "AUDIT_PASSES_MIN_SIZE", 1)
     exact = closed_form()
     for known in (True, False):
         def system(need):

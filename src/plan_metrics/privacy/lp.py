@@ -248,7 +248,9 @@ def _component_ranges(system: System, comp: ComponentLP,
             lo[idx] = np.minimum(lo[idx], x)
             hi[idx] = np.maximum(hi[idx], x)
 
-        comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of)
+        auditor = not comp.known and comp.size >= blocks.AUDIT_PASSES_MIN_SIZE
+        passes = blocks.AUDIT_PASSES if auditor else 1
+        comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of, passes)
 
     pairs = comp.size >= blocks.MIN_SIZE
     if pairs and comp.known:
