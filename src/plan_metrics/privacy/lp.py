@@ -14,9 +14,10 @@ What keeps it fast without weakening the attacker:
   observed range is already wide enough needs no LP of its own; the LPs that maximise and minimise
   the sum of the open variables certify most of them in two solves, and a few LPs in random
   directions (each variable still open pushed up or down at random) most of the rest;
-- in a large component with the true counts known (the run's protection), small LPs over two
-  buildings at a time, the rest held at the truth, certify most variables before any LP over the
-  whole component (``blocks``);
+- in a large component, small LPs over two buildings at a time, the rest held at a feasible
+  point, certify most variables (``blocks``): around the truth before any LP over the whole
+  component (the run's protection), or around the last batch LP's solution (the auditor, in
+  several passes where the component is very large);
 - each LP of a component starts from the last one's basis (``component_lp``: one HiGHS model per
   component, only the objective changes; the first, without a basis, by the interior point
   method);
@@ -248,8 +249,8 @@ def _component_ranges(system: System, comp: ComponentLP,
             lo[idx] = np.minimum(lo[idx], x)
             hi[idx] = np.maximum(hi[idx], x)
 
-        auditor = not comp.known and comp.size >= blocks.AUDIT_PASSES_MIN_SIZE
-        passes = blocks.AUDIT_PASSES if auditor else 1
+        several = not comp.known and comp.size >= blocks.AUDIT_PASSES_MIN_SIZE
+        passes = blocks.AUDIT_PASSES if several else 1
         comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of, passes)
 
     pairs = comp.size >= blocks.MIN_SIZE
