@@ -302,6 +302,68 @@ def test_ranges_with_the_pairs_of_buildings_first_are_the_same(monkeypatch):
                 assert (low, high) == exact[v]
 
 
+def test_the_pairs_shared_with_helper_processes_witness_inside_the_exact_ranges(monkeypatch):
+    """The pairs of a pass shared between this process and a real helper (a chunk of one pair at
+    a time): the witnessed ranges still lie inside the Frechet bounds and prove as many cells as
+    the pairs do in this process alone, give or take the order they come back in."""
+    from plan_metrics.privacy import blocks
+    from plan_metrics.privacy.component_lp import ComponentLP
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: no helper processes")
+    monkeypatch.setattr(helper_processes, "_pool", None)
+    monkeypatch.setattr(blocks, "SHARE_CHUNK", 1)
+    system = buildings_system(need=3)
+    comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+    truth = np.asarray(system.truth)
+    lo, hi = truth.copy(), truth.copy()
+    need, integer = np.full(comp.size, 3.0), np.ones(comp.size, bool)
+
+    def witness(idx, x):
+        lo[idx] = np.minimum(lo[idx], x)
+        hi[idx] = np.maximum(hi[idx], x)
+
+    try:
+        share = (helper_processes.pool(), lo, hi, need, integer, np.zeros(comp.size, bool))
+        assert blocks.witnesses(comp, comp.block, truth, lambda: hi - lo < 3, witness, 4,
+                                share) > 0
+    finally:
+        helper_processes.close()
+    exact = closed_form()
+    for v in range(len(system)):
+        assert exact[v][0] - 1e-9 <= lo[v] <= hi[v] <= exact[v][1] + 1e-9
+    wide = [v for v, (low, high) in exact.items() if high - low >= 3]
+    assert sum(hi[v] - lo[v] >= 3 - 1e-9 for v in wide) >= len(wide) // 2
+
+
+def test_a_helper_without_the_pairs_data_asks_for_it():
+    """A chunk of pairs that reaches a helper without the component's data gets None back (the
+    main process sends the data with it again); with it, the helper returns only the variables
+    it widened, inside the exact ranges."""
+    from plan_metrics.privacy import blocks
+    from plan_metrics.privacy.component_lp import ComponentLP
+
+    system = buildings_system(need=3)
+    comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+    truth = np.asarray(system.truth)
+    labels, blk = np.unique(comp.block, return_inverse=True)
+    around = blocks._Around(comp, truth, blk, labels < 0)
+    need, integer, exact = np.full(comp.size, 3.0), np.ones(comp.size, bool), \
+        np.zeros(comp.size, bool)
+    blocks._REPLICA.clear()
+    args = ([(0, 1), (2, 3)], truth.copy(), truth.copy(), need, integer, exact, 7)
+    assert blocks._pairs_elsewhere(("test", 1), None, *args) is None
+    moved, w_lo, w_hi, solves = blocks._pairs_elsewhere(("test", 1), around, *args)
+    again = blocks._pairs_elsewhere(("test", 1), None, *args)
+    blocks._REPLICA.clear()
+    assert solves > 0 and len(moved) and again is not None
+    assert set(np.flatnonzero(blk[moved] > 3).tolist()) == set()   # only buildings 0 to 3 move
+    exact_ranges = closed_form()
+    for v, low, high in zip(moved.tolist(), w_lo, w_hi):
+        assert exact_ranges[v][0] - 1e-9 <= low <= high <= exact_ranges[v][1] + 1e-9
+        assert low < truth[v] or high > truth[v]
+
+
 def test_a_helper_without_the_component_asks_for_its_model():
     """A helper keeps one replica between batches; a batch that reaches a helper without it
     (several helpers) gets None back, and the main process sends the model with it again."""
@@ -319,7 +381,7 @@ def test_a_helper_without_the_component_asks_for_its_model():
     again = lp._own_ranges_elsewhere(("test", 1), None, np.arange(2, 4), lo.copy(), hi.copy(),
                                      need, integer)
     exact = closed_form()
-    for w_lo, w_hi, exact_lo, exact_hi, _ in (got, again):
+    for w_lo, w_hi, exact_lo, exact_hi, _, _ in (got, again):
         for v in np.flatnonzero(exact_lo & exact_hi):
             assert (w_lo[v], w_hi[v]) == exact[int(v)]
     assert (got[2] & got[3])[:2].all() and (again[2] & again[3])[2:4].all()

@@ -50,6 +50,7 @@ class ComponentLP:
     def __init__(self, system: System, members: np.ndarray, relations):
         self.members = members
         self.truth = np.asarray([system.truth[g] for g in members], dtype=float)
+        self.ipm = True
         #: the true counts are a witness (the run's protection), and the point the pairs of
         #: buildings' LPs move around (``blocks``)
         self.known = not np.isnan(self.truth).any()
@@ -134,13 +135,33 @@ class ComponentLP:
                 "row_status": status(basis.row_status) if basis.valid else None}
 
     @classmethod
-    def replica(cls, spec: dict) -> "ComponentLP":
-        """A component rebuilt from ``spec``, for solving only (no members, no relations)."""
+    def replica(cls, spec: dict, ipm: bool = True) -> "ComponentLP":
+        """A component rebuilt from ``spec``, for solving (no members, no relations by name).
+        ``ipm``: False to solve even a large first LP by the simplex (a model solved once or
+        twice, whose interior point start costs more than it saves)."""
         comp = cls.__new__(cls)
         comp.size, comp.known, comp.uncapped = spec["size"], spec["known"], spec["uncapped"]
         comp.solves = 0
+        comp.ipm = ipm
+        comp.row_lower = np.asarray(spec["row_lower"], dtype=float)
+        comp.row_upper = np.asarray(spec["row_upper"], dtype=float)
+        comp.a = sparse.csc_array((spec["value"], spec["index"], spec["start"]),
+                                  shape=(len(comp.row_lower), comp.size))
         comp._load(spec)
         return comp
+
+    def prover(self):
+        """This component's relaxations (``outer.Prover``), kept between its LPs."""
+        if getattr(self, "_prover", None) is None:
+            from .outer import Prover   # (outer builds its relaxations as ComponentLPs)
+            self._prover = Prover()
+        return self._prover
+
+    def rows_of_matrix(self) -> sparse.csr_array:
+        """The matrix by rows (kept: the relaxations of ``outer`` read it for every variable)."""
+        if getattr(self, "_rows", None) is None:
+            self._rows = sparse.csr_array(self.a)
+        return self._rows
 
     def solve(self, c: np.ndarray, stop: tuple[int, float] | None = None):
         """(status, x) of min c.x; status 'ok', 'unbounded' or 'infeasible'.
@@ -176,7 +197,7 @@ class ComponentLP:
         # method (with crossover, which leaves the basis the next LPs start from) finds it in a
         # fraction of the simplex's time (50k-student district: 4 s instead of 45 s for a
         # component of 29,523 counts). From a basis, the primal simplex is the faster.
-        cold = self.size >= IPM_MIN_SIZE and not h.getBasis().valid
+        cold = self.ipm and self.size >= IPM_MIN_SIZE and not h.getBasis().valid
         if cold:
             h.setOptionValue("solver", "ipm")
         h.run()
@@ -207,6 +228,15 @@ class ComponentLP:
             return "infeasible", None
         raise RuntimeError("the privacy audit's linear program failed: "
                            f"{h.modelStatusToString(status)}")
+
+
+def too_narrow(lo: np.ndarray, hi: np.ndarray, need: np.ndarray,
+               integer: np.ndarray) -> np.ndarray:
+    """The mask of variables with a need whose observed range ``lo``..``hi`` (whole counts
+    rounded inwards) is narrower than it."""
+    low = np.where(integer, np.ceil(lo - EPS), lo)
+    high = np.where(integer, np.floor(hi + EPS), hi)
+    return (need > 0) & (high - low < need - EPS)
 
 
 _DECIDED = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,

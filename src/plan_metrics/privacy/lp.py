@@ -24,6 +24,9 @@ What keeps it fast without weakening the attacker:
 - a variable the equalities pin by subtraction alone (peeling) is known without any LP;
 - a variable still short after that gets its own two LPs, each stopped as soon as the range is
   wide enough (a bound at that value for that LP); one that ends short of it has its exact range.
+  In the run's protection, which only needs to know that a cell is too narrow, a relaxation over
+  the relations near it (``outer``) proves most narrow ones first, at a fraction of the cost;
+  their range is then that outer one (the exact range lies inside it).
 
 Whole counts: the attacker rounds the LP bounds inwards (``ceil(min)``, ``floor(max)``).
 """
@@ -33,13 +36,14 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import blocks, helper_processes
-from .component_lp import EPS, ComponentLP
+from .component_lp import EPS, ComponentLP, too_narrow
 
 #: at most this many LPs in random directions before each open variable gets its own two
 RANDOM_DIRECTIONS = 12
@@ -235,13 +239,8 @@ def _component_ranges(system: System, comp: ComponentLP,
         lo[i] = hi[i] = value
         exact_lo[i] = exact_hi[i] = True
 
-    def width():
-        w_lo = np.where(integer, np.ceil(lo - EPS), lo)
-        w_hi = np.where(integer, np.floor(hi + EPS), hi)
-        return w_hi - w_lo
-
     def short():
-        return (need > 0) & (width() < need - EPS) & ~(exact_lo & exact_hi)
+        return too_narrow(lo, hi, need, integer) & ~(exact_lo & exact_hi)
 
     def around(x0):
         """Witnesses from the pairs of buildings' LPs around the feasible point ``x0``."""
@@ -251,7 +250,9 @@ def _component_ranges(system: System, comp: ComponentLP,
 
         several = not comp.known and comp.size >= blocks.AUDIT_PASSES_MIN_SIZE
         passes = blocks.AUDIT_PASSES if several else 1
-        comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of, passes)
+        pool = helper_processes.pool() if comp.size >= PARALLEL_MIN_SIZE else None
+        share = (pool, lo, hi, need, integer, exact_lo & exact_hi) if pool else None
+        comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of, passes, share)
 
     pairs = comp.size >= blocks.MIN_SIZE
     if pairs and comp.known:
@@ -291,22 +292,29 @@ def _component_ranges(system: System, comp: ComponentLP,
         witness(x)
         if short().sum() > 0.95 * open_.sum():
             break
-    # each variable still short: its own maximum and minimum
-    _own_ranges(comp, np.flatnonzero(short()), lo, hi, exact_lo, exact_hi, need, integer)
-    if seen is not None:
+    # each variable still short: its own maximum and minimum (or, in the run's protection, a
+    # relaxation that proves it narrow: ``outer``)
+    narrow = np.full((len(m), 2), np.nan)
+    _own_ranges(comp, np.flatnonzero(short()), lo, hi, exact_lo, exact_hi, need, integer, narrow)
+    if seen is not None:   # (witnessed values only: an outer range is no feasible point)
         for i, g in enumerate(m.tolist()):
             if need[i] > 0:
                 seen[g] = (float(lo[i]), float(hi[i]))
     w_lo = np.where(integer, np.ceil(lo - EPS), lo)
     w_hi = np.where(integer, np.floor(hi + EPS), hi)
+    outer_proven = ~np.isnan(narrow[:, 0])
+    w_lo[outer_proven], w_hi[outer_proven] = narrow[outer_proven, 0], narrow[outer_proven, 1]
     return {int(g): Range(float(w_lo[i]), float(w_hi[i]), bool(exact_lo[i] and exact_hi[i]))
             for i, g in enumerate(m) if need[i] > 0}
 
 
 def _own_ranges(comp: ComponentLP, idx: np.ndarray, lo, hi, exact_lo, exact_hi, need,
-                integer) -> None:
+                integer, narrow) -> None:
     """Each variable of ``idx`` (local) still short of its need: its own minimum and maximum LP,
-    updating ``lo``/``hi`` with every solution (a witness for all) and ``exact_*`` in place.
+    updating ``lo``/``hi`` with every solution (a witness for all) and ``exact_*`` in place; in
+    the run's protection (the truth known), first the relaxations of ``outer``, whose outer range,
+    where it proves the variable narrow, goes to ``narrow`` (rows low, high; NaN elsewhere)
+    instead.
 
     In a large component with many such variables the LPs are shared out, a batch at a time,
     between this process and helper processes (``helper_processes``), each solving its share of
@@ -333,36 +341,36 @@ def _own_ranges(comp: ComponentLP, idx: np.ndarray, lo, hi, exact_lo, exact_hi, 
                                need, integer)
 
         futures = [submit(share, spec if first else None) for share in shares[1:]]
-        _own_ranges_here(comp, shares[0], lo, hi, exact_lo, exact_hi, need, integer)
+        _own_ranges_here(comp, shares[0], lo, hi, exact_lo, exact_hi, need, integer, narrow)
         for share, f in zip(shares[1:], futures):
             try:
                 got = f.result()
                 if got is None:   # a helper without the replica: it gets the model now
                     got = submit(share, spec).result()
-                w_lo, w_hi, w_exact_lo, w_exact_hi, solves = got
+                w_lo, w_hi, w_exact_lo, w_exact_hi, w_narrow, solves = got
             except BrokenProcessPool:   # a helper could not start (or died): its share here
                 helper_processes.stop()
                 pool = None
-                _own_ranges_here(comp, share, lo, hi, exact_lo, exact_hi, need, integer)
+                _own_ranges_here(comp, share, lo, hi, exact_lo, exact_hi, need, integer, narrow)
                 continue
             np.minimum(lo, w_lo, out=lo)
             np.maximum(hi, w_hi, out=hi)
             exact_lo |= w_exact_lo
             exact_hi |= w_exact_hi
+            proven = ~np.isnan(w_narrow[:, 0])
+            narrow[proven] = w_narrow[proven]
             comp.solves += solves
-        idx = idx[_short(idx, lo, hi, exact_lo, exact_hi, need, integer)]
-    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer)
+        idx = idx[_short(idx, lo, hi, exact_lo, exact_hi, need, integer)
+                  & np.isnan(narrow[idx, 0])]
+    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer, narrow)
 
 
 def _short(idx, lo, hi, exact_lo, exact_hi, need, integer) -> np.ndarray:
     """Which of the variables ``idx`` are still short of their need (a mask over ``idx``)."""
-    low = np.where(integer[idx], np.ceil(lo[idx] - EPS), lo[idx])
-    high = np.where(integer[idx], np.floor(hi[idx] + EPS), hi[idx])
-    return ((need[idx] > 0) & (high - low < need[idx] - EPS)
-            & ~(exact_lo[idx] & exact_hi[idx]))
+    return too_narrow(lo[idx], hi[idx], need[idx], integer[idx]) & ~(exact_lo[idx] & exact_hi[idx])
 
 
-def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> None:
+def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer, narrow) -> None:
     """``_own_ranges`` in this process, one variable after the other.
 
     Each LP stops at the value that would make the range wide enough: pushing x up, its upper
@@ -372,7 +380,14 @@ def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> No
     is wide enough, which is all the protection asks) or below it (then it is the true extreme:
     exact). The simplex so stops where the answer is known instead of walking on to the extreme.
     """
+    prover = comp.prover() if comp.known else None
     for i in idx.tolist():
+        if prover and _short(np.asarray([i]), lo, hi, exact_lo, exact_hi, need, integer)[0]:
+            proven = prover.narrow(comp, i, need[i], integer[i])
+            if proven is not None:
+                narrow[i] = proven
+                continue
+        started, before = time.perf_counter(), comp.solves
         for sign, done in ((-1.0, exact_hi), (1.0, exact_lo)):
             if done[i] or not _short(np.asarray([i]), lo, hi, exact_lo, exact_hi, need,
                                      integer)[0]:
@@ -399,6 +414,8 @@ def _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer) -> No
             np.maximum(hi, x, out=hi)
             if not math.isfinite(stop) or abs(x[i] - stop) > EPS:
                 done[i] = True   # the extreme itself, short of the stop
+        if prover and comp.solves > before:
+            prover.solved_whole(time.perf_counter() - started)
 
 
 #: the component this helper process last solved own LPs for: {key: replica} (one at a time)
@@ -419,8 +436,9 @@ def _own_ranges_elsewhere(key, spec, idx, lo, hi, need, integer):
         comp = _REPLICA[key] = ComponentLP.replica(spec)
     before = comp.solves
     exact_lo, exact_hi = np.zeros(len(lo), bool), np.zeros(len(lo), bool)
-    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer)
-    return lo, hi, exact_lo, exact_hi, comp.solves - before
+    narrow = np.full((len(lo), 2), np.nan)
+    _own_ranges_here(comp, idx, lo, hi, exact_lo, exact_hi, need, integer, narrow)
+    return lo, hi, exact_lo, exact_hi, narrow, comp.solves - before
 
 
 #: a component's own-range LPs are shared out when at least this many variables are open and

@@ -213,8 +213,9 @@ def protect(tables: list[Table], links, protection: float,
             cell, where, r = stuck
             name = _cell_name(tables[where[0]], where[1], model.cells.kind[cell]) if where else \
                 f"cell {cell}"
-            err = Unprotectable(name, f"its range is {r.low:g} to {r.high:g} even with its "
-                                "whole table hidden, given the editions already published")
+            err = Unprotectable(name, f"its range is {r.low:g} to {r.high:g} or narrower even "
+                                "with its whole table hidden, given the editions already "
+                                "published")
             err.model, err.cell_id = model, cell
             raise err
         # the rows hidden now get their own cycles before the next LP (point 4)
