@@ -18,6 +18,11 @@ of its open ones (the district totals of the groups it hides). A second pass pai
 variables the first left open, and pushes only those (the auditor's, ``AUDIT_PASSES``): the
 first pass's LPs push every open variable of a pair at once, and a variable whose cycle pulls
 against its neighbours' can stay put; with fewer pushed, it moves.
+
+The pairs' LPs are independent of each other, so a helper process free of other work takes
+chunks of them (``_Shared``): in the auditor of the 50,000-student district's whole folder, the
+main process solved the pairs of its largest component alone, for 344 s, while the helper, done
+with the smaller components, waited.
 """
 
 from __future__ import annotations

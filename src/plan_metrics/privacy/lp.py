@@ -17,7 +17,7 @@ What keeps it fast without weakening the attacker:
 - in a large component, small LPs over two buildings at a time, the rest held at a feasible
   point, certify most variables (``blocks``): around the truth before any LP over the whole
   component (the run's protection), or around the last batch LP's solution (the auditor, in
-  several passes where the component is very large);
+  several passes where the component is very large), shared with the helper processes;
 - each LP of a component starts from the last one's basis (``component_lp``: one HiGHS model per
   component, only the objective changes; the first, without a basis, by the interior point
   method);
