@@ -9,10 +9,10 @@ and the component's own two LPs, which walk to its exact extremes, are not neede
 The run's protection needs exactly that: which cells are too narrow, so as to hide more around
 them. In the 50,000-student district's whole folder, the first round of the protection leaves
 9,455 variables of its 87,305-count component to their own LPs, about 1 s each, and most of them
-are narrow (33 of a sample of 40; 21 pinned to one value by the windows and the linked measures).
+are narrow (33 of a sample of 40; 18 pinned to one value by the windows and the linked measures).
 The relaxation of 2 hops (about 650 variables, 12 ms) proves 20 of those 33 narrow, that of 3
-hops (about 3,500 variables, 0.1 s) 28. A variable either proves is not solved whole; the others
-go on to the own LPs, which decide.
+hops (about 3,500 variables, 0.1 s) 28. A variable a relaxation proves is not solved whole; the
+others go on to the own LPs, which decide.
 
 The auditor does not use it: its open variables are nearly all wide (no relaxation proves them
 anything), and it reports an exposed cell's exact range.
