@@ -37,7 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from . import helper_processes
-from .component_lp import ComponentLP, too_narrow
+from .component_lp import ComponentLP, sub_model, too_narrow
 
 #: components smaller than this are solved whole (their LPs are cheap already)
 MIN_SIZE = 2000
@@ -100,7 +100,7 @@ class _Around:
     process can hold it): the component's matrix and bounds, the point, the buildings."""
 
     def __init__(self, comp: ComponentLP, x0: np.ndarray, blk: np.ndarray, district: np.ndarray):
-        self.a, self.rows_of = comp.a, sparse.csr_array(comp.a)
+        self.a, self.rows_of = comp.a, comp.rows_of_matrix()
         self.size, self.uncapped = comp.size, comp.uncapped
         self.col_lower, self.col_upper = comp.col_lower, comp.col_upper
         self.row_lower, self.row_upper = comp.row_lower, comp.row_upper
@@ -133,14 +133,8 @@ class _Around:
         relation that touches them, less what the held variables contribute."""
         cols = self.a[:, idx]
         rows = np.unique(cols.indices)
-        cols = sparse.csc_array(cols[rows])
-        held = self.at_x0[rows] - cols @ self.x0[idx]
-        return ComponentLP.replica({
-            "size": len(idx), "known": True,
-            "uncapped": np.flatnonzero(np.isin(idx, self.uncapped)).astype(np.int32),
-            "col_lower": self.col_lower[idx], "col_upper": self.col_upper[idx],
-            "row_lower": self.row_lower[rows] - held, "row_upper": self.row_upper[rows] - held,
-            "start": cols.indptr, "index": cols.indices, "value": cols.data})
+        held = self.at_x0[rows] - cols[rows] @ self.x0[idx]
+        return sub_model(self, idx, rows, shift=held)
 
 
 #: pairs a helper takes at a time

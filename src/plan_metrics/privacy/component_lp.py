@@ -230,6 +230,20 @@ class ComponentLP:
                            f"{h.modelStatusToString(status)}")
 
 
+def sub_model(source, cols: np.ndarray, rows: np.ndarray, shift: np.ndarray | float = 0.0,
+              ipm: bool = True) -> ComponentLP:
+    """The LP of ``source`` (a ``ComponentLP``, or anything with its ``a``, column and row bounds
+    and ``uncapped``) over the variables ``cols`` and the relations ``rows`` (both sorted) only,
+    the row bounds less ``shift`` (what variables held outside ``cols`` contribute)."""
+    sub = sparse.csc_array(source.a[:, cols][rows])
+    return ComponentLP.replica({
+        "size": len(cols), "known": True,
+        "uncapped": np.flatnonzero(np.isin(cols, source.uncapped)).astype(np.int32),
+        "col_lower": source.col_lower[cols], "col_upper": source.col_upper[cols],
+        "row_lower": source.row_lower[rows] - shift, "row_upper": source.row_upper[rows] - shift,
+        "start": sub.indptr, "index": sub.indices, "value": sub.data}, ipm=ipm)
+
+
 def too_narrow(lo: np.ndarray, hi: np.ndarray, need: np.ndarray,
                integer: np.ndarray) -> np.ndarray:
     """The mask of variables with a need whose observed range ``lo``..``hi`` (whole counts

@@ -24,9 +24,8 @@ import math
 import time
 
 import numpy as np
-from scipy import sparse
 
-from .component_lp import EPS, ComponentLP
+from .component_lp import EPS, ComponentLP, sub_model
 
 #: the relaxations tried, by hops, smallest first
 HOPS = (2, 3)
@@ -98,13 +97,7 @@ def outer_range(comp: ComponentLP, i: int, hops: int) -> tuple[float, float]:
     for _ in range(hops):
         rows = np.unique(a[:, near].indices)
         near = np.unique(rows_of[rows].indices)
-    sub = sparse.csc_array(rows_of[rows][:, near])
-    lp = ComponentLP.replica({
-        "size": len(near), "known": True,
-        "uncapped": np.flatnonzero(np.isin(near, comp.uncapped)).astype(np.int32),
-        "col_lower": comp.col_lower[near], "col_upper": comp.col_upper[near],
-        "row_lower": comp.row_lower[rows], "row_upper": comp.row_upper[rows],
-        "start": sub.indptr, "index": sub.indices, "value": sub.data}, ipm=False)
+    lp = sub_model(comp, near, rows, ipm=False)
     j = int(np.searchsorted(near, i))
     ends = []
     for sign in (1.0, -1.0):
