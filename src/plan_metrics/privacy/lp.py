@@ -21,7 +21,8 @@ What keeps it fast without weakening the attacker:
 - each LP of a component starts from the last one's basis (``component_lp``: one HiGHS model per
   component, only the objective changes; the first, without a basis, by the interior point
   method);
-- a variable the equalities pin by subtraction alone (peeling) is known without any LP;
+- a variable the equalities pin by subtraction alone (peeling) is known without any LP; in the
+  run's protection, so is one they pin only together (``rowspace``, one sparse factorization);
 - a variable still short after that gets its own two LPs, each stopped as soon as the range is
   wide enough (a bound at that value for that LP); one that ends short of it has its exact range.
   In the run's protection, which only needs to know that a cell is too narrow, a relaxation over
@@ -42,11 +43,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import blocks, helper_processes
+from . import blocks, helper_processes, rowspace
 from .component_lp import EPS, ComponentLP, too_narrow
 
 #: at most this many LPs in random directions before each open variable gets its own two
 RANDOM_DIRECTIONS = 12
+#: the run's protection looks for the variables the equalities pin together (``rowspace``) in a
+#: component of at least this many variables with at least this many of them open (a smaller
+#: one's own LPs cost less than the factorization)
+ROWSPACE_MIN_SIZE = 1000
+ROWSPACE_MIN_OPEN = 16
 
 
 @dataclass
@@ -254,6 +260,12 @@ def _component_ranges(system: System, comp: ComponentLP,
         share = (pool, lo, hi, need, integer, exact_lo & exact_hi) if pool else None
         comp.solves += blocks.witnesses(comp, comp.block, x0, short, witness_of, passes, share)
 
+    if comp.known and comp.size >= ROWSPACE_MIN_SIZE and short().sum() >= ROWSPACE_MIN_OPEN:
+        # the variables the equalities pin together, at their true value: no pair of buildings
+        # moves them, and each would cost its own two LPs
+        pinned = short() & rowspace.pinned_mask(comp.a, comp.row_lower == comp.row_upper)
+        lo[pinned] = hi[pinned] = comp.truth[pinned]
+        exact_lo[pinned] = exact_hi[pinned] = True
     pairs = comp.size >= blocks.MIN_SIZE
     if pairs and comp.known:
         around(comp.truth)
