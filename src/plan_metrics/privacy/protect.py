@@ -105,7 +105,6 @@ class _Groups:
         self.rows_of: dict[int, list[tuple[int, int]]] = {}
         for k, g in enumerate(self.of_row.tolist()):
             self.rows_of.setdefault(g, []).append(self.row_ids[k])
-        self.index = {rid: k for k, rid in enumerate(self.row_ids)}
         self.carriers: dict[int, list[tuple[int, int]]] = {}
         for ti in new:
             for ri, cs in enumerate(model.cells.row_cells[ti].tolist()):
@@ -121,7 +120,18 @@ class _Groups:
         self.grids = Grids(model.tables)
 
     def group(self, ti: int, ri: int) -> int:
-        return int(self.of_row[self.index[(ti, ri)]])
+        return int(self.table_groups[ti][ri])
+
+    def fresh(self, hidden: np.ndarray, rows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The rows (table, row) of ``rows`` whose group is not hidden yet (those of one table,
+        the usual case, looked up together: a whole table's rows are thousands)."""
+        if not rows:
+            return []
+        ti = rows[0][0]
+        if all(t == ti for t, _ in rows):
+            ris = np.fromiter((r for _, r in rows), np.int64, len(rows))
+            return [rows[k] for k in np.flatnonzero(~hidden[self.table_groups[ti][ris]]).tolist()]
+        return [x for x in rows if not hidden[self.group(*x)]]
 
 
 def protect(tables: list[Table], links, protection: float,
@@ -192,7 +202,7 @@ def protect(tables: list[Table], links, protection: float,
             while level < len(LEVELS):
                 rows = _choose(LEVELS[level], model, groups, hidden, where, cell, protection,
                                known)
-                fresh = [x for x in rows if not hidden[groups.group(*x)]]
+                fresh = groups.fresh(hidden, rows)
                 if fresh:
                     break
                 level += 1
@@ -381,6 +391,15 @@ def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
     """For each relation of ``cell`` with a published (or banded) cell of a new table in it (a
     window sum, a linked table's total...), the cheapest row publishing or bounding such a cell.
     ``known``: ``model.known()`` of the round."""
+    columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # table -> (states, n), as needed
+
+    def of(ti):
+        if ti not in columns:
+            rows = model.tables[ti].rows
+            columns[ti] = (rows["state"].to_numpy(dtype=object),
+                           pd.to_numeric(rows["n"], errors="coerce").to_numpy(float))
+        return columns[ti]
+
     out = []
     for rel in model.relations_of(cell):
         best, best_n = None, None
@@ -388,13 +407,13 @@ def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
             if c == cell:
                 continue
             for ti, ri in groups.carriers.get(c, []):
-                g = groups.group(ti, ri)
-                # a row that publishes the cell, or bounds it by its band
-                if hidden[g] or not (known[c] or model.tables[ti].rows["state"].iloc[ri]
-                                     == BANDED):
+                if hidden[groups.group(ti, ri)]:
                     continue
-                n = model.tables[ti].rows["n"].iloc[ri]
-                n = 1e9 if pd.isna(n) else float(n)
+                states, ns = of(ti)
+                # a row that publishes the cell, or bounds it by its band
+                if not (known[c] or states[ri] == BANDED):
+                    continue
+                n = 1e9 if np.isnan(ns[ri]) else float(ns[ri])
                 if best_n is None or n < best_n:
                     best, best_n = (ti, ri), n
         if best is not None:
