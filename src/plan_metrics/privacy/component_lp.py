@@ -115,7 +115,7 @@ class ComponentLP:
             basis.row_status = [highspy.HighsBasisStatus(v) for v in spec["row_status"].tolist()]
             basis.valid = True
             self.highs.setBasis(basis)
-        self._all = np.arange(self.size, dtype=np.int32)
+        self._cost = np.zeros(self.size)   # the objective as HiGHS holds it
 
     def spec(self) -> dict:
         """The model as it stands (bounds with a lifted cap) and its last basis, as plain arrays:
@@ -192,7 +192,13 @@ class ComponentLP:
             self.solves -= 1   # numerically off the observed point: solved without the stop
         self.solves += 1
         h = self.highs
-        h.changeColsCost(self.size, self._all, np.asarray(c, dtype=float))
+        c = np.asarray(c, dtype=float)
+        # only the costs that change (an own LP's one or two: a full update of a component of
+        # 87,305 counts took 4.6 ms, as long as a quick LP)
+        changed = np.flatnonzero(c != self._cost).astype(np.int32)
+        if len(changed):
+            h.changeColsCost(len(changed), changed, c[changed])
+            self._cost = c.copy()
         # The first LP of a large component has no basis to start from: the interior point
         # method (with crossover, which leaves the basis the next LPs start from) finds it in a
         # fraction of the simplex's time (50k-student district: 4 s instead of 45 s for a
