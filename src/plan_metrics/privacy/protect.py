@@ -102,9 +102,6 @@ class _Groups:
         roots = np.asarray([find(i) for i in range(len(self.row_ids))], dtype=np.int64)
         _, self.of_row = np.unique(roots, return_inverse=True)
         self.count = int(self.of_row.max()) + 1 if len(roots) else 0
-        self.rows_of: dict[int, list[tuple[int, int]]] = {}
-        for k, g in enumerate(self.of_row.tolist()):
-            self.rows_of.setdefault(g, []).append(self.row_ids[k])
         self.carriers: dict[int, list[tuple[int, int]]] = {}
         for ti in new:
             for ri, cs in enumerate(model.cells.row_cells[ti].tolist()):
@@ -391,14 +388,12 @@ def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
     """For each relation of ``cell`` with a published (or banded) cell of a new table in it (a
     window sum, a linked table's total...), the cheapest row publishing or bounding such a cell.
     ``known``: ``model.known()`` of the round."""
-    columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # table -> (states, n), as needed
+    states: dict[int, np.ndarray] = {}   # table -> its rows' states, read as needed
 
-    def of(ti):
-        if ti not in columns:
-            rows = model.tables[ti].rows
-            columns[ti] = (rows["state"].to_numpy(dtype=object),
-                           pd.to_numeric(rows["n"], errors="coerce").to_numpy(float))
-        return columns[ti]
+    def state(ti, ri):
+        if ti not in states:
+            states[ti] = model.tables[ti].rows["state"].to_numpy(dtype=object)
+        return states[ti][ri]
 
     out = []
     for rel in model.relations_of(cell):
@@ -409,11 +404,11 @@ def _neighbours(model: Model, groups: _Groups, hidden: np.ndarray, cell: int,
             for ti, ri in groups.carriers.get(c, []):
                 if hidden[groups.group(ti, ri)]:
                     continue
-                states, ns = of(ti)
                 # a row that publishes the cell, or bounds it by its band
-                if not (known[c] or states[ri] == BANDED):
+                if not (known[c] or state(ti, ri) == BANDED):
                     continue
-                n = 1e9 if np.isnan(ns[ri]) else float(ns[ri])
+                n = groups.grids.arrays(ti)[0][ri]
+                n = 1e9 if np.isnan(n) else float(n)
                 if best_n is None or n < best_n:
                     best, best_n = (ti, ri), n
         if best is not None:
