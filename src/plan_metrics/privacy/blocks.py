@@ -17,10 +17,10 @@ The pairs: each building with two partners among the buildings that share relati
 cells (the district totals of the groups it hides): the one holding the most hidden cells in
 them, and the one whose cells there hold the most room (weighted by their value). A count at 0
 can only rise, and the cycle that lets it rise needs a partner whose cell can fall: in the 100k
-edition's largest component, the first kind of partner alone left 1,266 variables to the
-component's own LPs (784 of them counts at 0: a risk ratio's referrals of small groups), the
-second 801, both together 770; choosing by room alone left 553 of the third round's complements
-open where the first kind leaves none. A second pass pairs again by the
+edition's largest component, two partners of the first kind left 1,187 to 1,252 variables to the
+component's own LPs (most of them counts at 0: a risk ratio's referrals of small groups), four
+left 1,266, two by room 801, one of each 770; choosing by room alone left 553 of the third
+round's complements open where the first kind leaves none. A second pass pairs again by the
 variables the first left open, and pushes only those (the auditor's, ``AUDIT_PASSES``): the
 first pass's LPs push every open variable of a pair at once, and a variable whose cycle pulls
 against its neighbours' can stay put; with fewer pushed, it moves.
