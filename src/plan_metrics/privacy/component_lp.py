@@ -250,12 +250,17 @@ def sub_model(source, cols: np.ndarray, rows: np.ndarray, shift: np.ndarray | fl
         "start": sub.indptr, "index": sub.indices, "value": sub.data}, ipm=ipm)
 
 
+def rounded(lo: np.ndarray, hi: np.ndarray, integer: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The range ``lo``..``hi`` as the attacker reads it: whole counts rounded inwards."""
+    return (np.where(integer, np.ceil(lo - EPS), lo), np.where(integer, np.floor(hi + EPS), hi))
+
+
 def too_narrow(lo: np.ndarray, hi: np.ndarray, need: np.ndarray,
                integer: np.ndarray) -> np.ndarray:
     """The mask of variables with a need whose observed range ``lo``..``hi`` (whole counts
     rounded inwards) is narrower than it."""
-    low = np.where(integer, np.ceil(lo - EPS), lo)
-    high = np.where(integer, np.floor(hi + EPS), hi)
+    low, high = rounded(lo, hi, integer)
     return (need > 0) & (high - low < need - EPS)
 
 

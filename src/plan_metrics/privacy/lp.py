@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import blocks, helper_processes, rowspace
-from .component_lp import EPS, ComponentLP, too_narrow
+from .component_lp import EPS, ComponentLP, rounded, too_narrow
 
 #: at most this many LPs in random directions before each open variable gets its own two
 RANDOM_DIRECTIONS = 12
@@ -312,8 +312,7 @@ def _component_ranges(system: System, comp: ComponentLP,
         for i, g in enumerate(m.tolist()):
             if need[i] > 0:
                 seen[g] = (float(lo[i]), float(hi[i]))
-    w_lo = np.where(integer, np.ceil(lo - EPS), lo)
-    w_hi = np.where(integer, np.floor(hi + EPS), hi)
+    w_lo, w_hi = rounded(lo, hi, integer)
     outer_proven = ~np.isnan(narrow[:, 0])
     w_lo[outer_proven], w_hi[outer_proven] = narrow[outer_proven, 0], narrow[outer_proven, 1]
     return {int(g): Range(float(w_lo[i]), float(w_hi[i]), bool(exact_lo[i] and exact_hi[i]))
