@@ -112,6 +112,15 @@ def test_edition_is_complete_and_equals_the_engine_in_process(reports, demo):
     shown = (~pub["suppressed"] & pub["value"].notna()).to_numpy()
     pd.testing.assert_series_equal(pub.loc[shown, "value"], eng.loc[shown, "value"])
     pd.testing.assert_series_equal(pub.loc[shown, "n"], eng.loc[shown, "n"])
+    # The status: what the engine gives on the published rows, with 2023-24 from its edition
+    # (the notebooks computed the other earlier years' rows ahead; the run found them there)
+    engine._STATUS_CACHE.clear()
+    status = engine.compute_status(plan, tables, "2024-25", opts, results=ed.results,
+                                   earlier={"2023-24": read_edition(reports, PLAN,
+                                                                    "2023-24").results})
+    pd.testing.assert_frame_equal(
+        st.sort_values("measure_id").reset_index(drop=True),
+        conform(status, STATUS_COLUMNS).sort_values("measure_id").reset_index(drop=True))
 
     m = ed.manifest
     assert m["plan_id"] == PLAN and m["school_year"] == "2024-25"

@@ -9,11 +9,14 @@ domain_of(measure) -> the compute notebook (data domain) that computes it
 Per measure: the kind function (kinds.KINDS) computes the unsuppressed rows, privacy.apply
 suppresses small cells and privacy.display writes the text shown; status.compute compares the
 district all-students value with the baseline and target. The baseline's district rows of earlier
-years are computed as needed (without student groups) and cached per table set.
+years are computed as needed (without student groups) and cached per table set, or taken from
+rows computed ahead (status_rows_ahead: a run's compute notebooks compute them in parallel).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -175,14 +178,37 @@ def compute_measures(plan: Plan | str, tables: Mapping[str, pd.DataFrame], schoo
     return out
 
 
+def status_key(measure: Measure, school_year: str, options: Options, with_groups: bool) -> str:
+    """The name of one measure-year's district rows for the status: everything they depend on
+    (with the tables), as a short digest, the same in every process."""
+    text = json.dumps([measure.model_dump_json(), school_year, options.to_dict(), with_groups],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def _district_rows(measure: Measure, tables, school_year: str, options: Options,
-                   with_groups: bool) -> list[dict]:
+                   with_groups: bool, ahead: Mapping[str, pd.DataFrame] | None = None
+                   ) -> list[dict]:
     """The measure's suppressed district rows for a year, as dicts (cached per table set).
 
     Without ``with_groups`` only the all-students row is needed, so the kind runs without the
-    student groups (its buildings still take part in the suppression).
+    student groups (its buildings still take part in the suppression). ``ahead``: such rows
+    computed beforehand (``status_rows_ahead``), by ``status_key``.
     """
-    key = (measure.model_dump_json(), school_year, options, with_groups)
+    cache = _status_cache(tables)
+    key = status_key(measure, school_year, options, with_groups)
+    if key not in cache:
+        if ahead is not None and key in ahead:
+            cache[key] = ahead[key]
+        else:
+            m = measure if with_groups else measure.model_copy(update={"groups": []})
+            rows = measure_rows(m, tables, school_year, options, display=False)
+            cache[key] = rows[rows["building_id"] == DISTRICT]
+    return _district_of(cache[key], school_year)
+
+
+def _status_cache(tables) -> dict[str, pd.DataFrame]:
+    """{status_key: district rows} of one table set."""
     entry = _STATUS_CACHE.get(id(tables))
     if entry is None or entry[0]() is not tables:
         if len(_STATUS_CACHE) >= _CACHE_TABLE_SETS:
@@ -193,12 +219,7 @@ def _district_rows(measure: Measure, tables, school_year: str, options: Options,
             ref = lambda: tables  # noqa: E731
         entry = (ref, {})
         _STATUS_CACHE[id(tables)] = entry
-    cache = entry[1]
-    if key not in cache:
-        m = measure if with_groups else measure.model_copy(update={"groups": []})
-        rows = measure_rows(m, tables, school_year, options, display=False)
-        cache[key] = _district_of(rows, school_year)
-    return cache[key]
+    return entry[1]
 
 
 def _district_of(rows: pd.DataFrame, school_year: str) -> list[dict]:
@@ -217,9 +238,21 @@ def _published_in(rows: list[dict], focus: tuple[str, str] | None) -> bool:
     return hit is not None and not hit["suppressed"] and not pd.isna(hit["value"])
 
 
+def _baseline_years(measure: Measure, tables, school_year: str) -> list[str]:
+    """The years that may hold the status's baseline, in the order they are tried: the measure's
+    ``baseline_year``, else every year of the data before this one (the first whose row the
+    status follows is published is the baseline)."""
+    years = data_years(tables)
+    if measure.baseline_year:
+        return [measure.baseline_year] if (measure.baseline_year < school_year
+                                           and measure.baseline_year in years) else []
+    return [y for y in years if y < school_year]
+
+
 def _history(measure: Measure, tables, school_year: str, options: Options,
              current: list[dict] | None = None,
-             earlier: Mapping[str, pd.DataFrame] | None = None) -> list[dict]:
+             earlier: Mapping[str, pd.DataFrame] | None = None,
+             ahead: Mapping[str, pd.DataFrame] | None = None) -> list[dict]:
     def rows_of(year: str, with_groups: bool) -> list[dict]:
         # a year already protected and published: its published district rows, so that a status
         # never shows a baseline the edition of that year hides
@@ -230,7 +263,7 @@ def _history(measure: Measure, tables, school_year: str, options: Options,
                 pub = pub[pub["group_by"] == ALL]
             if len(pub):
                 return _district_of(pub, year)
-        return _district_rows(measure, tables, year, options, with_groups=with_groups)
+        return _district_rows(measure, tables, year, options, with_groups, ahead)
 
     if current is None:
         current = rows_of(school_year, False)
@@ -240,18 +273,53 @@ def _history(measure: Measure, tables, school_year: str, options: Options,
             current = rows_of(school_year, True)
     focus = status_mod.focus_group(measure, current)
     out = list(current)
-    years = data_years(tables)
-    if measure.baseline_year:
-        if measure.baseline_year < school_year and measure.baseline_year in years:
-            out += rows_of(measure.baseline_year, focus is not None)
-    else:
-        for year in years:
-            if year >= school_year:
+    for year in _baseline_years(measure, tables, school_year):
+        rows = rows_of(year, focus is not None)
+        out += rows
+        if _published_in(rows, focus):
+            break
+    return out
+
+
+def status_rows_ahead(plan: Plan | str, tables, school_year: str, options: Options,
+                      results: pd.DataFrame, years) -> dict[str, pd.DataFrame]:
+    """The district rows of earlier years that ``compute_status`` will need for the measures of
+    ``results`` (this year's rows), by ``status_key``, for its argument ``ahead``.
+
+    Only the rows of ``years`` (those no edition publishes: the status takes the others from the
+    editions) are computed, in the status's own order of years, up to the first year not in
+    ``years``. The run's compute notebooks call this on their rows before protection, in
+    parallel, so that publishing finds each baseline instead of computing them one measure after
+    another. Rows the status still lacks (the protection can change the row it follows) it
+    computes itself.
+    """
+    plan = _plan(plan)
+    cache = _status_cache(tables)
+    current = _district_records(results, school_year)
+    out: dict[str, pd.DataFrame] = {}
+    for m in plan.measures():
+        if m.id not in current:
+            continue
+        focus = status_mod.focus_group(m, current[m.id])
+        for year in _baseline_years(m, tables, school_year):
+            if year not in years:
                 break
-            rows = rows_of(year, focus is not None)
-            out += rows
+            rows = _district_rows(m, tables, year, options, focus is not None)
+            key = status_key(m, year, options, focus is not None)
+            out[key] = cache[key]
             if _published_in(rows, focus):
                 break
+    return out
+
+
+def _district_records(results: pd.DataFrame | None, school_year: str) -> dict[str, list[dict]]:
+    """{measure id: its district rows of ``school_year`` in ``results``, as dicts}."""
+    out: dict[str, list[dict]] = {}
+    if results is not None and len(results):
+        mine = results[(results["school_year"] == school_year)
+                       & (results["building_id"] == DISTRICT)]
+        for rec in mine.to_dict("records"):
+            out.setdefault(str(rec["measure_id"]), []).append(rec)
     return out
 
 
@@ -272,28 +340,25 @@ def measure_history(measure: Measure, tables, school_year: str, options: Options
 
 def compute_status(plan: Plan | str, tables: Mapping[str, pd.DataFrame], school_year: str,
                    options: Options | None = None, results: pd.DataFrame | None = None,
-                   earlier: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                   earlier: Mapping[str, pd.DataFrame] | None = None,
+                   ahead: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The status row (results.STATUS_COLUMNS) of every measure of ``plan`` for ``school_year``.
 
     ``results``: this year's results (from compute_measures) to take the current values from.
     ``earlier``: {school_year: the plan's published, protected results of that year}; a baseline
     of such a year is taken from them (the run passes every edition it publishes and those
-    already in the reports folder).
+    already in the reports folder). ``ahead``: district rows of other years computed beforehand
+    (``status_rows_ahead``).
     """
     plan = _plan(plan)
     options = options or Options()
     check_year(tables, school_year)
-    current: dict[str, list[dict]] = {}
-    if results is not None and len(results):
-        mine = results[(results["school_year"] == school_year)
-                       & (results["building_id"] == DISTRICT)]
-        for rec in mine.to_dict("records"):
-            current.setdefault(str(rec["measure_id"]), []).append(rec)
+    current = _district_records(results, school_year)
     out = []
     for m in plan.measures():
         if results is not None and m.id not in current:
             continue  # a subset of measures was computed
-        history = _history(m, tables, school_year, options, current.get(m.id), earlier)
+        history = _history(m, tables, school_year, options, current.get(m.id), earlier, ahead)
         out.append(status_mod.compute(m, history, school_year, plan.id, options.min_n))
     if not out:
         return empty_status()

@@ -44,6 +44,7 @@ class NotebookContext:
     tables: Mapping
     output_dir: Path
     measures: list
+    status_years: tuple[str, ...] = ()
 
     def compute(self) -> pd.DataFrame:
         """The domain's rows for the year: engine.compute_measures for the domain's measures."""
@@ -81,7 +82,8 @@ class NotebookContext:
     def save(self, results: pd.DataFrame) -> Path:
         """Write the domain's rows to ``output_dir/<domain>.parquet`` for the run, which protects
         every edition together and publishes them. The true counts (columns ``n_true``...) go
-        with them into the run's private scratch folder, never into an edition."""
+        with them into the run's private scratch folder, never into an edition. In a run
+        (``status_years``), so do the district rows of earlier years the status will need."""
         from ..privacy import PRIVATE_COLUMNS
         from ..results import RESULTS_COLUMNS, conform
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +96,21 @@ class NotebookContext:
                         pd.to_numeric(values, errors="coerce").to_numpy() if values is not None
                         else None)
         out.to_parquet(path, index=False)
+        if self.status_years:
+            self._save_status_rows(results)
         return path
+
+    def _save_status_rows(self, results: pd.DataFrame) -> None:
+        """The district rows of earlier years the status of these measures will need
+        (``engine.status_rows_ahead``), into ``output_dir/status/<key>.parquet``: computed here,
+        while the other notebooks run, rather than one measure after another at publication
+        (``status_rows``)."""
+        folder = self.output_dir / STATUS_FOLDER
+        folder.mkdir(exist_ok=True)
+        ahead = engine.status_rows_ahead(self.plan, self.tables, self.school_year, self.options,
+                                         results, self.status_years)
+        for key, rows in ahead.items():
+            rows.to_parquet(folder / f"{key}.parquet", index=False)
 
     def inputs(self) -> pd.DataFrame:
         """The tables read so far (the computation's inputs): rows and the source file's hash."""
@@ -122,13 +138,16 @@ class NotebookContext:
 
 
 def notebook_context(domain: str, *, plan: str, school_year: str, data_dir: str,
-                     output_dir: str, snapshot_dir: str | None = None, **options) -> NotebookContext:
+                     output_dir: str, snapshot_dir: str | None = None,
+                     status_years: list[str] | None = None, **options) -> NotebookContext:
     """Everything a compute notebook needs, from its parameters.
 
     Reads the plan, picks the measures of ``domain`` and the tables they use: from the runner's
     parquet snapshot of the validated tables when ``snapshot_dir`` is given (fast), otherwise from
     ``data_dir``'s CSV files, validated by the loader. ``options`` are the notebook's run options
     (min_n, cell_size, n_size and its domain's knobs); the others keep their defaults.
+    ``status_years``: the earlier years no edition publishes, whose district rows the status
+    will need (the run passes them; saved with the rows, see ``NotebookContext.save``).
     """
     from ..plan import load_plan
 
@@ -154,4 +173,17 @@ def notebook_context(domain: str, *, plan: str, school_year: str, data_dir: str,
     else:
         tables = {}
     return NotebookContext(domain, plan_obj, school_year, opts, tables, resolve(output_dir),
-                           measures)
+                           measures, tuple(status_years or ()))
+
+
+#: the folder of a run's rows dir holding the status rows computed ahead (``status_rows``)
+STATUS_FOLDER = "status"
+
+
+def status_rows(rows_dir: Path) -> dict[str, pd.DataFrame]:
+    """{status key: district rows} the compute notebooks of one edition saved ahead
+    (``NotebookContext.save``), for ``engine.compute_status(ahead=...)``."""
+    folder = Path(rows_dir) / STATUS_FOLDER
+    if not folder.is_dir():
+        return {}
+    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}

@@ -12,7 +12,7 @@ from ..paths import NOTEBOOKS_DIR
 
 #: Parameters every compute notebook declares besides its domain's knobs.
 COMMON_PARAMETERS = ("school_year", "plan", "data_dir", "output_dir", "snapshot_dir",
-                     "min_n", "cell_size", "n_size")
+                     "status_years", "min_n", "cell_size", "n_size")
 #: The tag of the cells that show result tables (their outputs are rewritten at publication).
 TABLE_TAG = "edition-table"
 #: The run options a domain's notebook declares as its own knobs (beyond min_n, cell_size, n_size).
@@ -38,6 +38,7 @@ _PARAM_COMMENTS = {
     "data_dir": "CSV files (relative: from notebooks/)",
     "output_dir": "where the rows are saved",
     "snapshot_dir": "the run's parquet tables; None: read data_dir",
+    "status_years": "the run's: earlier years no edition publishes",
     "min_n": "suppress cells of fewer people",
     "cell_size": "risk ratio: min. students with an event",
     "n_size": "risk ratio: min. students enrolled",
@@ -45,6 +46,7 @@ _PARAM_COMMENTS = {
 }
 _DEMO_DEFAULTS = {"school_year": "2024-25", "plan": "clayton", "data_dir": "../data/demo",
                   "output_dir": "../reports/.scratch/clayton/2024-25", "snapshot_dir": None,
+                  "status_years": None,
                   **{k: getattr(Options, k) for k in OPTION_KEYS}}
 
 
@@ -77,7 +79,8 @@ def compute_notebook(domain: str):
         v4.new_code_cell(
             "from plan_metrics.runs import notebook_context\n\n"
             f"ctx = notebook_context(\n    \"{domain}\", plan=plan, school_year=school_year, "
-            f"data_dir=data_dir,\n    output_dir=output_dir, snapshot_dir=snapshot_dir,\n"
+            f"data_dir=data_dir,\n    output_dir=output_dir, snapshot_dir=snapshot_dir, "
+            f"status_years=status_years,\n"
             f"    {knobs})\nctx"),
         v4.new_markdown_cell(
             "## Compute\n\nEvery measure for the district (`ALL`) and each building, for all "

@@ -31,6 +31,7 @@ import pandas as pd
 from .. import engine, manifest as manifest_mod
 from ..options import Options
 from ..params import options_of
+from .context import status_rows
 from .snapshot import SnapshotTables
 
 
@@ -133,13 +134,14 @@ def _status(ed: _Edition, tables, results: pd.DataFrame, options: Options,
     that measure alone, so the rows are those of a single call)."""
     from ..results import empty_status
 
+    ahead = status_rows(ed.rows_dir)
     parts = []
     for d in ed.domains:
         ids = [m.id for m in ed.plan.measures() if engine.domain_of(m) == d]
         mine = results[results["measure_id"].isin(ids)]
         if len(mine):
             parts.append(engine.compute_status(ed.plan, tables, ed.year, options, results=mine,
-                                               earlier=earlier))
+                                               earlier=earlier, ahead=ahead))
         if isinstance(tables, SnapshotTables) and tables.large:
             tables.evict()
     if not parts:

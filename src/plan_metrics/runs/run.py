@@ -108,6 +108,7 @@ def run(*, plan: str, data_dir: str | Path, years: str, params_file: str | Path 
 def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min_n, pkw,
          all_domains, notebooks_dir, progress) -> list[Path]:
     """The run after its arguments were checked: load, snapshot, execute on ``pool``, publish."""
+    from ..editions import RESULTS_FILE
     from ..plan import plan_hash, plan_path
 
     tables = _validated(loading, data_dir)
@@ -143,7 +144,12 @@ def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min
         all_jobs: list[_Job] = []
         for ref, p in plans:
             pfile = plan_path(ref).resolve()
+            in_folder = {path.parent.name for path in (reports / p.id).glob(f"*/{RESULTS_FILE}")}
             for y in run_years:
+                # the earlier years whose rows the status computes (no edition publishes them):
+                # the notebooks compute them ahead, in parallel
+                status_years = [x for x in data_years if x < y and x not in run_years
+                                and x not in in_folder]
                 params, files = year_params(y, params_file, {"min_n": min_n}, **pkw)
                 domains = list(engine.DOMAINS) if all_domains else domains_of(p)
                 target = reports / p.id / y
@@ -157,6 +163,7 @@ def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min
                 for d in domains:
                     nb_params = {"school_year": y, "plan": str(pfile), "data_dir": str(data_dir),
                                  "output_dir": str(ed.rows_dir), "snapshot_dir": str(snapshot),
+                                 "status_years": status_years,
                                  **{k: params[k] for k in ("min_n", "cell_size", "n_size",
                                                            *DOMAIN_KNOBS[d])}}
                     needs = tables_needed([m for m in p.measures() if engine.domain_of(m) == d])

@@ -69,5 +69,6 @@ class SnapshotTables(Mapping):
 
     def evict(self) -> None:
         """Forget the tables read so far (they are read again when asked for) and free memory."""
-        self._cache.clear()
-        release_memory()
+        if self._cache:   # (a collection costs tenths of a second even with nothing to free)
+            self._cache.clear()
+            release_memory()
