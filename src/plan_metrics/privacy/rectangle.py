@@ -31,6 +31,7 @@ class Grids:
         self._first_gb: dict[int, dict[str, str]] = {}
         self._keys: dict[int, tuple[list[str], list[str], list[str]]] = {}
         self._key_arrays: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._rooms: dict[tuple[int, str], tuple] = {}
 
     def arrays(self, ti: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, numerator) of table ``ti`` as floats (NaN where missing)."""
@@ -66,6 +67,18 @@ class Grids:
             self._first_gb[ti] = firsts
         return self._first_gb[ti].get(building)
 
+    def rooms(self, ti: int, group_by: str) -> tuple["_Room", "_Room", np.ndarray]:
+        """For ``grid(ti, group_by)``: the room of the n's (down to 1) and of the numerators
+        (down to 0), and each cell's price when not hidden yet (its n; 1 without one)."""
+        key = (ti, group_by)
+        if key not in self._rooms:
+            index = self.grid(ti, group_by)[2]
+            n, num = self.arrays(ti)
+            at = np.maximum(index, 0)
+            self._rooms[key] = (_Room(n, index, 1.0), _Room(num, index, 0.0),
+                                np.where(np.isnan(n[at]), 1.0, n[at]))
+        return self._rooms[key]
+
     def grid(self, ti: int, group_by: str):
         """(buildings, groups, index) for ``group_by`` of table ``ti``: sorted buildings, sorted
         groups with the all row last, and index[b, g] the row (-1: none)."""
@@ -90,20 +103,47 @@ class Grids:
         return self._grids[key]
 
 
-def _widths(values: np.ndarray, cells: list[np.ndarray], signs: list[np.ndarray],
-            lb: float) -> np.ndarray:
-    """How far each cycle can shift (down plus up) before one of its cells falls below ``lb``."""
-    down = up = np.inf
-    missing = False
-    for c, sign in zip(cells, signs):   # four cells, each broadcast against the others' shapes
-        room = values[c] - lb
-        missing = missing | np.isnan(room)
-        down = np.minimum(down, np.where(sign > 0, room, np.inf))
-        up = np.minimum(up, np.where(sign < 0, room, np.inf))
-    down = np.where(np.isinf(down), UNBOUNDED, down)
-    up = np.where(np.isinf(up), UNBOUNDED, up)
-    w = np.maximum(down, 0) + np.maximum(up, 0)
-    return np.where(missing, 0.0, w)
+class _Room:
+    """One grid's true counts laid out as the grid (NaN where a building has no row), less a
+    lower bound: how far each cell can fall. The cell (b2, g2) of a candidate rectangle moves
+    with the sign of ``inner_g * inner_b`` (module docstring), which depends only on whether the
+    failing row is an all row and a district row: the grid of the cells that move down (and up)
+    is kept for each of the four cases."""
+
+    def __init__(self, values: np.ndarray, index: np.ndarray, lb: float):
+        self.room = np.where(index >= 0, values[np.maximum(index, 0)], np.nan) - lb
+        self.missing = np.isnan(self.room)
+        self._moving: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+
+    def moving(self, s2: np.ndarray, s3: np.ndarray, case: tuple[bool, bool]):
+        """(room where the corner cell moves down, room where it moves up; inf elsewhere)."""
+        if case not in self._moving:
+            s4 = s3[:, None] * s2[None, :]
+            self._moving[case] = (np.where(s4 > 0, self.room, np.inf),
+                                  np.where(s4 < 0, self.room, np.inf))
+        return self._moving[case]
+
+    def widths(self, i: int, j: int, s2: np.ndarray, s3: np.ndarray,
+               case: tuple[bool, bool]) -> np.ndarray:
+        """How far the cycle through (i, j), (i, g2), (b2, j), (b2, g2) can shift (down plus up)
+        before one of its cells falls below the bound, for every (b2, g2) of the grid; 0 where a
+        cell has no count."""
+        room = self.room
+        row, col, corner = room[i, :], room[:, j], room[i, j]
+        down4, up4 = self.moving(s2, s3, case)
+        # (i, j) moves down with the shift; (i, g2) with s2, (b2, j) with s3, (b2, g2) with both
+        row_down = np.minimum(np.where(s2 > 0, row, np.inf), corner)
+        down = np.minimum(np.minimum(down4, row_down[None, :]),
+                          np.where(s3 > 0, col, np.inf)[:, None])
+        up = np.minimum(np.minimum(up4, np.where(s2 < 0, row, np.inf)[None, :]),
+                        np.where(s3 < 0, col, np.inf)[:, None])
+        down = np.where(np.isinf(down), UNBOUNDED, down)
+        up = np.where(np.isinf(up), UNBOUNDED, up)
+        w = np.maximum(down, 0) + np.maximum(up, 0)
+        missing = self.missing | self.missing[i, :][None, :] | self.missing[:, j][:, None]
+        if self.missing[i, j]:
+            return np.zeros_like(w)
+        return np.where(missing, 0.0, w)
 
 
 def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int, ri: int,
@@ -128,36 +168,38 @@ def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int,
     if b not in bi or g0 not in gi:
         return None
     i, j = bi[b], gi[g0]
-    b2 = np.flatnonzero(np.arange(len(blds)) != i)
-    g2 = np.flatnonzero(np.arange(len(grps)) != j)
-    if not len(b2) or not len(g2):
+    if len(blds) < 2 or len(grps) < 2 or index[i, j] < 0:
         return None
-    c1 = index[i, j]
-    c2 = index[i, g2][None, :]
-    c3 = index[b2, j][:, None]
-    c4 = index[np.ix_(b2, g2)]
-    valid = (c2 >= 0) & (c3 >= 0) & (c4 >= 0) & (c1 >= 0)
+    # the candidates (b2, g2): every cell of the grid outside row i and column j, with the
+    # cells (i, g2), (b2, j) and (b2, g2) all present
+    valid = (index >= 0) & (index[i, :] >= 0)[None, :] & (index[:, j] >= 0)[:, None]
+    valid[i, :] = False
+    valid[:, j] = False
     if not valid.any():
         return None
-    inner_g = (grps[g2] != ALL) == (g0 != ALL)
-    inner_b = (blds[b2] != DISTRICT) == (b != DISTRICT)
-    s2 = np.where(inner_g, -1, 1)[None, :]
-    s3 = np.where(inner_b, -1, 1)[:, None]
-    cells = [np.asarray(c1), c2, c3, c4]
-    safe = [np.where(c >= 0, c, 0) for c in cells]
-    signs = [np.asarray(1), s2, s3, s2 * s3]
-    n, num = grids.arrays(ti)
-    w_num = _widths(num, safe, signs, 0.0)
-    w_n = _widths(n, safe, signs, 1.0) if need_n > 0 else np.full(w_num.shape, np.inf)
-    wide = (w_num >= protection) & (w_n >= need_n)
-    short = np.minimum(w_num / protection, w_n / need_n if need_n > 0 else np.inf)
-    cost = np.where(hidden[row_groups], 0.0, np.where(np.isnan(n), 1.0, n))
-    price = cost[safe[1]] + cost[safe[2]] + cost[safe[3]]
-    first = np.where(valid, np.where(wide, 0, 1), 2).ravel()
-    second = np.where(wide, price, -short).ravel()
-    best = np.lexsort((price.ravel(), second, first))[0]
-    if first[best] == 2:
+    case = (g0 != ALL, b != DISTRICT)
+    s2 = np.where((grps != ALL) == case[0], -1, 1)
+    s3 = np.where((blds != DISTRICT) == case[1], -1, 1)
+    room_n, room_num, n_cost = grids.rooms(ti, gb)
+    w_num = room_num.widths(i, j, s2, s3, case)
+    wide = w_num >= protection
+    short = w_num / protection
+    if need_n > 0:
+        w_n = room_n.widths(i, j, s2, s3, case)
+        wide &= w_n >= need_n
+        short = np.minimum(short, w_n / need_n)
+    cost = np.where(hidden[row_groups[np.maximum(index, 0)]], 0.0, n_cost)
+    price = cost[i, :][None, :] + cost[:, j][:, None] + cost
+    first = np.where(valid, np.where(wide, 0, 1), 2)
+    best_first = first.min()
+    if best_first == 2:
         return None
+    # the first in grid order by (wide enough first, then price if wide, else widest) then price
+    second = np.where(wide, price, -short)
+    tied = first == best_first
+    tied &= second == second[tied].min()
+    flat = np.flatnonzero(tied.ravel())
+    best = flat[np.argmin(price.ravel()[flat])]
     k, m = np.unravel_index(best, valid.shape)
-    rows = [int(c1), int(c2[0, m]), int(c3[k, 0]), int(c4[k, m])]
-    return rows, bool(first[best] == 0), float(price.ravel()[best])
+    rows = [int(index[i, j]), int(index[i, m]), int(index[k, j]), int(index[k, m])]
+    return rows, bool(best_first == 0), float(price[k, m])
