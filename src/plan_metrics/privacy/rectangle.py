@@ -84,22 +84,22 @@ class Grids:
         groups with the all row last, and index[b, g] the row (-1: none)."""
         key = (ti, group_by)
         if key not in self._grids:
-            r = self.tables[ti].rows
-            cells = {}
-            for i, (b, gb, g) in enumerate(zip(r["building_id"].astype(str),
-                                               r["group_by"].astype(str),
-                                               r["group"].astype(str))):
-                if gb == group_by or gb == ALL:
-                    cells[(b, g)] = i  # the last row of a key wins
-            blds = sorted({b for b, _ in cells})
-            grps = sorted({g for _, g in cells if g != ALL}) + [ALL]
+            buildings, group_bys, groups = self.key_arrays(ti)
+            rows = np.flatnonzero((group_bys == group_by) | (group_bys == ALL))
+            b_of, g_of = buildings[rows], groups[rows]
+            blds = sorted(set(b_of.tolist()))
+            grps = sorted(set(g_of.tolist()) - {ALL}) + [ALL]
             bi = {b: k for k, b in enumerate(blds)}
             gi = {g: k for k, g in enumerate(grps)}
-            index = np.full((len(blds), len(grps)), -1, dtype=np.int64)
-            for (b, g), i in cells.items():
-                index[bi[b], gi[g]] = i
+            at = (np.fromiter((bi[b] for b in b_of), np.int64, len(rows)) * len(grps)
+                  + np.fromiter((gi[g] for g in g_of), np.int64, len(rows)))
+            # the last row of a key wins
+            _, last = np.unique(at[::-1], return_index=True)
+            keep = len(rows) - 1 - last
+            index = np.full(len(blds) * len(grps), -1, dtype=np.int64)
+            index[at[keep]] = rows[keep]
             self._grids[key] = (np.asarray(blds, dtype=object), np.asarray(grps, dtype=object),
-                                index, bi, gi)
+                                index.reshape(len(blds), len(grps)), bi, gi)
         return self._grids[key]
 
 
