@@ -23,21 +23,21 @@ from plan_metrics.runs.publish import keep_history
 PLAN, YEAR = "ccps-sip-2018", "2023-24"
 
 
-def _publish(reports, tables, data, min_n):
-    """One edition of PLAN/YEAR protected against the folder and published the way the runner
-    publishes: the replaced edition kept whole under history/."""
+def _publish(reports, tables, data, min_n, plan_id=PLAN, year=YEAR, ended=None):
+    """One edition of ``plan_id``/``year`` protected against the folder and published the way
+    the runner publishes: the replaced edition kept whole under history/."""
     options = Options(min_n=min_n)
-    plan = load_plan(PLAN)
-    target = reports / PLAN / YEAR
-    rows = engine.compute_measures(plan, tables, YEAR, options, keep_truth=True)
-    ed = RowsEdition(plan, YEAR, options.to_dict(), rows, target)
+    plan = load_plan(plan_id)
+    target = reports / plan_id / year
+    rows = engine.compute_measures(plan, tables, year, options, keep_truth=True)
+    ed = RowsEdition(plan, year, options.to_dict(), rows, target)
     results, record = protect_editions([ed], tables, reports)[ed]
-    status = engine.compute_status(plan, tables, YEAR, options, results=results)
+    status = engine.compute_status(plan, tables, year, options, results=results)
     staged = reports / ".staged"
     editions.write_edition(staged, results, status,
-                           {"plan_id": PLAN, "school_year": YEAR, "synthetic_data": True,
+                           {"plan_id": plan_id, "school_year": year, "synthetic_data": True,
                             "privacy": record, "parameters": options.to_dict(),
-                            "ended": f"2026-12-0{min_n // 10}T10:00:00+00:00"})
+                            "ended": ended or f"2026-12-0{min_n // 10}T10:00:00+00:00"})
     keep_history(staged, target)
     if target.exists():
         shutil.rmtree(target)
@@ -67,3 +67,25 @@ def test_republishing_under_a_larger_min_n_keeps_every_never_shown_count_safe(tm
     assert all("history" in e.shown_by for e in report.shown_elsewhere)
     assert pd.notna(report.editions["min range"]).all()
     assert (report.editions["min range"] >= 5).all()
+
+
+def test_republishing_the_same_edition_keeps_its_banded_rows_and_publishes(tmp_path, demo_data):
+    """The same data and min_n published again (a rerun): the kept edition shows some rows
+    banded ("< 4%": the numerator is 0 or 1 of 31 students). A banded numerator is public within
+    its band, so the rerun keeps it banded instead of hiding the row and asking a range of 5 no
+    pattern can give (which refused to publish: "no pattern of hidden cells protects the
+    numerator ... its range is 0 to 1")."""
+    tables = load_data(demo_data)
+    reports = tmp_path / "reports"
+    first, _ = _publish(reports, tables, demo_data, 10, "clayton", "2024-25",
+                        "2026-12-01T10:00:00+00:00")
+    banded = first["display"].astype(str).str.match(r"^[<>] ")
+    assert banded.sum() > 0
+    second, record = _publish(reports, tables, demo_data, 10, "clayton", "2024-25",
+                              "2026-12-02T10:00:00+00:00")
+    key = ["measure_id", "building_id", "group_by", "group"]
+    both = first.merge(second, on=key, suffixes=("_1", "_2"))
+    again = both[both["display_1"].astype(str).str.match(r"^[<>] ")]
+    assert (again["display_2"] == again["display_1"]).all()
+    report = audit(reports)
+    assert report.ok, [str(e) for e in report.exposures[:5]]

@@ -284,8 +284,12 @@ class Model:
 
     def needs(self, protection: float) -> np.ndarray:
         """The width each unknown cell needs: ``protection`` for the counts of hidden rows, 1 for
-        a banded numerator (its exact value must not follow), 0 for the rest."""
+        a banded numerator (its exact value must not follow), 0 for the rest.
+
+        A numerator some row shows banded needs 1 even where another row hides it: its band is
+        public (an edition kept in the folder shows it so), and no pattern can widen it."""
         need = np.zeros(len(self.cells.truth))
+        banded = []
         for t, ids in zip(self.tables, self.cells.row_cells):
             if t.latent:
                 continue
@@ -293,7 +297,10 @@ class Model:
             hid = st == HIDDEN
             np.maximum.at(need, ids[hid, 0], protection)
             np.maximum.at(need, ids[hid, 1], protection)
-            np.maximum.at(need, ids[st == BANDED, 1], 1.0)
+            banded.append(ids[st == BANDED, 1])
+        if banded:
+            cells = np.concatenate(banded)
+            need[cells] = 1.0
         return need
 
 

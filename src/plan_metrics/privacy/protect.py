@@ -156,11 +156,17 @@ def protect(tables: list[Table], links, protection: float,
         for ri in np.flatnonzero(st == HIDDEN):
             hidden[groups.group(ti, ri)] = True
     primary = hidden.copy()
-    # a cell an existing edition hides stays hidden in every row that carries it
+    # a count an existing edition keeps from view stays so: a new row that would publish it is
+    # hidden. A banded row publishes only its n, so it may carry such a numerator or
+    # denominator (a rerun's banded rows stay banded, as in the edition it replaces)
     fixed_known = _fixed_known(model, tables)
-    for c, g in groups.cell_group.items():
-        if c in fixed_known and not fixed_known[c]:
-            hidden[g] = True
+    for ti in new:
+        ids = model.cells.row_cells[ti]
+        banded = np.isin(tables[ti].rows["band"].to_numpy(dtype=object), ["<", ">"])
+        for j in range(3):
+            kept = np.fromiter((fixed_known.get(c) is False for c in ids[:, j].tolist()), bool,
+                               len(ids))
+            hidden[groups.table_groups[ti][kept if j == 0 else kept & ~banded]] = True
     looked: set = set()
     _prepass(model, groups, hidden, start_states, protection, looked)
     out = Outcome()

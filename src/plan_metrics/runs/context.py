@@ -17,6 +17,9 @@ from ..params import OPTION_KEYS
 from ..paths import NOTEBOOKS_DIR
 from .snapshot import SnapshotTables
 
+#: the folder of a run's rows dir holding the status rows computed ahead (``status_rows``)
+STATUS_FOLDER = "status"
+
 
 def resolve(path: str | Path) -> Path:
     """A notebook parameter path: absolute as given; relative ones are read from the notebooks
@@ -174,10 +177,6 @@ def notebook_context(domain: str, *, plan: str, school_year: str, data_dir: str,
         tables = {}
     return NotebookContext(domain, plan_obj, school_year, opts, tables, resolve(output_dir),
                            measures, tuple(status_years or ()))
-
-
-#: the folder of a run's rows dir holding the status rows computed ahead (``status_rows``)
-STATUS_FOLDER = "status"
 
 
 def status_rows(rows_dir: Path) -> dict[str, pd.DataFrame]:
