@@ -104,3 +104,25 @@ def test_a_notebook_without_status_years_saves_no_status_rows(demo_tables, tmp_p
         results)
     assert (tmp_path / "discipline.parquet").is_file()
     assert status_rows(tmp_path) == {}
+
+
+def test_a_key_is_the_same_in_another_process():
+    """The notebooks' kernels name the rows, the runner looks them up: the same measure, year,
+    options and groups give the same key in any process (no hash seed, no object ids)."""
+    import subprocess
+    import sys
+
+    plan = load_plan("clayton")
+    m = plan.measures()[3]
+    options = Options(min_n=12, chronic_threshold=0.2)
+    here = engine.status_key(m, "2021-22", options, True)
+    code = ("from plan_metrics import engine; from plan_metrics.options import Options; "
+            "from plan_metrics.plan import load_plan; "
+            f"m = load_plan('clayton').measures()[3]; "
+            "print(engine.status_key(m, '2021-22', Options(min_n=12, chronic_threshold=0.2), "
+            "True))")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout.strip()
+    assert there == here
+    assert engine.status_key(m, "2021-22", options, False) != here
+    assert engine.status_key(m, "2021-22", Options(), True) != here
