@@ -299,8 +299,7 @@ class Model:
             np.maximum.at(need, ids[hid, 1], protection)
             banded.append(ids[st == BANDED, 1])
         if banded:
-            cells = np.concatenate(banded)
-            need[cells] = 1.0
+            need[np.concatenate(banded)] = 1.0
         return need
 
 

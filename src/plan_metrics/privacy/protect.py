@@ -107,7 +107,6 @@ class _Groups:
             for ri, cs in enumerate(model.cells.row_cells[ti].tolist()):
                 for c in set(cs):
                     self.carriers.setdefault(c, []).append((ti, ri))
-        self.cell_group = {c: int(self.of_row[k]) for c, k in owner.items()}
         self.table_groups: dict[int, np.ndarray] = {}
         at = 0
         for ti in new:
