@@ -38,7 +38,7 @@ _PARAM_COMMENTS = {
     "data_dir": "CSV files (relative: from notebooks/)",
     "output_dir": "where the rows are saved",
     "snapshot_dir": "the run's parquet tables; None: read data_dir",
-    "status_years": "the run's: earlier years no edition publishes",
+    "status_years": "set by the run: earlier years for the status",
     "min_n": "suppress cells of fewer people",
     "cell_size": "risk ratio: min. students with an event",
     "n_size": "risk ratio: min. students enrolled",
