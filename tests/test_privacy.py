@@ -289,3 +289,28 @@ def test_window_relation_is_an_equality_only_over_all_its_years():
     rel, model = _window_relation(["y1", "y2"])
     assert rel.sense == "<=" and sorted(rel.coefs.values()) == [-1.0, 1.0, 1.0]
     assert not M.violations(model)
+
+
+def _one_row_table(name, keys, n, state, band, fixed=False):
+    rows = pd.DataFrame({"building_id": ["X"], "group_by": ["race_ethnicity"], "group": ["asian"],
+                         "n": [n], "numerator": [0.0 if state != M.HIDDEN else np.nan],
+                         "denominator": [n], "state": [state], "band": [band]})
+    return M.Table("p", name, "2024-25", "share", keys, rows, fixed=fixed)
+
+
+@pytest.mark.parametrize("kept_state, stays_banded", [(M.HIDDEN, False), (M.BANDED, True)])
+def test_a_count_an_edition_hides_is_not_banded_by_a_new_one(kept_state, stays_banded):
+    """Two measures count the same numerator (0 of them, say referrals). The edition in the
+    folder hides its row: the new edition's row, 0 of 15 and so banded ("< 7%"), would tell
+    the numerator is 0 or 1, narrowing what the kept edition promised: it is hidden. Where the
+    kept edition shows that numerator banded itself (a rerun), the band is public already and
+    the new row stays banded."""
+    from plan_metrics.privacy.protect import protect
+
+    kept = _one_row_table("b", {"n": "nB", "numerator": "numX", "denominator": "nB"},
+                          20.0 if kept_state == M.BANDED else np.nan, kept_state,
+                          "<" if kept_state == M.BANDED else None, fixed=True)
+    new = _one_row_table("a", {"n": "nA", "numerator": "numX", "denominator": "nA"}, 15.0,
+                         M.BANDED, "<")
+    protect([new, kept], [], 5.0)
+    assert new.rows["state"].iloc[0] == (M.BANDED if stays_banded else M.HIDDEN)

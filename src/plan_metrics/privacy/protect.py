@@ -155,17 +155,21 @@ def protect(tables: list[Table], links, protection: float,
         for ri in np.flatnonzero(st == HIDDEN):
             hidden[groups.group(ti, ri)] = True
     primary = hidden.copy()
-    # a count an existing edition keeps from view stays so: a new row that would publish it is
-    # hidden. A banded row publishes only its n, so it may carry such a numerator or
-    # denominator (a rerun's banded rows stay banded, as in the edition it replaces)
-    fixed_known = _fixed_known(model, tables)
+    # a count an existing edition keeps from view stays so: a new row that would show it, or
+    # bound it by a band, is hidden. Only where an existing edition bands it already may a new
+    # banded row carry it (a rerun's banded rows stay banded, as in the edition it replaces):
+    # a band on a count some edition hides outright would narrow what it promised
+    fixed_known, fixed_banded = _fixed_known(model, tables), _fixed_banded(model, tables)
     for ti in new:
         ids = model.cells.row_cells[ti]
         banded = np.isin(tables[ti].rows["band"].to_numpy(dtype=object), ["<", ">"])
         for j in range(3):
-            kept = np.fromiter((fixed_known.get(c) is False for c in ids[:, j].tolist()), bool,
-                               len(ids))
-            hidden[groups.table_groups[ti][kept if j == 0 else kept & ~banded]] = True
+            cells = ids[:, j].tolist()
+            kept = np.fromiter((fixed_known.get(c) is False for c in cells), bool, len(ids))
+            if j > 0:
+                kept &= ~(banded & np.fromiter((c in fixed_banded for c in cells), bool,
+                                               len(ids)))
+            hidden[groups.table_groups[ti][kept]] = True
     looked: set = set()
     _prepass(model, groups, hidden, start_states, protection, looked)
     out = Outcome()
@@ -296,6 +300,17 @@ def _fixed_known(model: Model, tables: list[Table]) -> dict[int, bool]:
             pub = (st == PUBLISHED) | ((st == BANDED) & (j == 0))
             for c, p in zip(ids[:, j].tolist(), pub.tolist()):
                 out[c] = out.get(c, False) or p
+    return out
+
+
+def _fixed_banded(model: Model, tables: list[Table]) -> set[int]:
+    """The numerators and denominators of the rows the fixed tables show banded: public within
+    their band, and no more."""
+    out: set[int] = set()
+    for t, ids in zip(tables, model.cells.row_cells):
+        if getattr(t, "fixed", False):
+            st = t.rows["state"].to_numpy(dtype=object)
+            out.update(ids[st == BANDED][:, 1:].ravel().tolist())
     return out
 
 
