@@ -381,7 +381,7 @@ def _prepass(model: Model, groups: _Groups, hidden: np.ndarray, start: dict,
                 if price == 0 or not wide:
                     continue  # covered already, or no cycle here can do it (the LP decides)
                 for x in rows:
-                    g = groups.group(ti, x)
+                    g = groups.group(*x)
                     if not hidden[g]:
                         hidden[g] = True
                         changed = True
@@ -395,7 +395,7 @@ def _choose(level: str, model: Model, groups: _Groups, hidden: np.ndarray,
     """The rows (table, row) to hide for a failing cell at one level of LEVELS."""
     ti, ri = where
     if level == "rectangle":
-        return [(ti, x) for x in _rectangle(model, groups, hidden, ti, ri, protection)]
+        return _rectangle(model, groups, hidden, ti, ri, protection)
     if level == "neighbours":
         return _neighbours(model, groups, hidden, cell, known)
     if level == "line":
@@ -476,6 +476,27 @@ def _rectangle(model: Model, groups: _Groups, hidden: np.ndarray, ti: int, ri: i
     need_n = protection if need_n is None else need_n
     found = rectangle(groups.grids, groups.table_groups[ti], hidden, ti, ri, protection, need_n)
     if found is None:
-        rows = _line_and_row(groups.grids, ti, ri)
+        rows = [(ti, x) for x in _line_and_row(groups.grids, ti, ri)]
         return (rows, False, float(len(rows))) if with_price else rows
-    return found if with_price else found[0]
+    rows = _at_linked_tables(model, groups, ti, found[0])
+    return (rows, found[1], found[2]) if with_price else rows
+
+
+def _at_linked_tables(model: Model, groups: _Groups, ti: int, rows: list[int]
+                      ) -> list[tuple[int, int]]:
+    """A cycle's rows of table ``ti``, with the rows at the same places (building, group_by,
+    group) of every new table that carries one of their cells (and so on): a count two measures
+    share moves in both, so the cycle must close in each (two survey measures over partly the
+    same respondents, say)."""
+    keys = groups.grids.keys(ti)
+    places = [(keys[0][r], keys[1][r], keys[2][r]) for r in rows]
+    out = [(ti, r) for r in rows]
+    done, frontier = {ti}, out
+    while frontier:
+        linked = {tj for t, r in frontier for c in model.cells.row_cells[t][r].tolist()
+                  for tj, _ in groups.carriers.get(c, ()) if tj not in done}
+        done |= linked
+        frontier = [(tj, at[p]) for tj in sorted(linked)
+                    for at in (groups.grids.row_at(tj),) for p in places if p in at]
+        out += frontier
+    return out

@@ -32,6 +32,9 @@ class Grids:
         self._keys: dict[int, tuple[list[str], list[str], list[str]]] = {}
         self._key_arrays: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._rooms: dict[tuple[int, str], tuple] = {}
+        self._row_at: dict[int, dict] = {}
+        self._group_bys: dict[int, list[str]] = {}
+        self._aligned: dict[tuple[int, str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def arrays(self, ti: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, numerator) of table ``ti`` as floats (NaN where missing)."""
@@ -55,6 +58,31 @@ class Grids:
         if ti not in self._key_arrays:
             self._key_arrays[ti] = tuple(np.asarray(k, dtype=object) for k in self.keys(ti))
         return self._key_arrays[ti]
+
+    def group_bys(self, ti: int) -> list[str]:
+        """The group_bys of table ``ti`` other than the all row, in row order."""
+        if ti not in self._group_bys:
+            self._group_bys[ti] = [gb for gb in dict.fromkeys(self.keys(ti)[1]) if gb != ALL]
+        return self._group_bys[ti]
+
+    def aligned(self, ti: int, group_by: str, other: str) -> tuple[np.ndarray, np.ndarray]:
+        """For each building of ``grid(ti, group_by)``, its row in ``grid(ti, other)`` (-1: none),
+        and the room of the n's of ``other``'s cells (0 where a building has none; the all
+        column too, since it is no cell of ``other``)."""
+        key = (ti, group_by, other)
+        if key not in self._aligned:
+            bi2 = self.grid(ti, other)[3]
+            k2 = np.fromiter((bi2.get(b, -1) for b in self.grid(ti, group_by)[0]), np.int64)
+            room = self.rooms(ti, other)[0].room.copy()
+            room[:, self.grid(ti, other)[1] == ALL] = np.nan
+            self._aligned[key] = (k2, room)
+        return self._aligned[key]
+
+    def row_at(self, ti: int) -> dict[tuple[str, str, str], int]:
+        """{(building_id, group_by, group): row} of table ``ti`` (the last row of a key wins)."""
+        if ti not in self._row_at:
+            self._row_at[ti] = {k: r for r, k in enumerate(zip(*self.keys(ti)))}
+        return self._row_at[ti]
 
     def first_group_by(self, ti: int, building: str) -> str | None:
         """The first group_by (in row order) other than the all row that ``building`` has."""
@@ -190,16 +218,74 @@ def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int,
         short = np.minimum(short, w_n / need_n)
     cost = np.where(hidden[row_groups[np.maximum(index, 0)]], 0.0, n_cost)
     price = cost[i, :][None, :] + cost[:, j][:, None] + cost
+    # a cycle through the all column moves the all rows of b and b2, which are also the totals of
+    # the table's other group_bys: each of those needs a pair of cells moving with them. Their
+    # price is added where such a cycle could win on its four cells alone
+    moves_all = np.full(len(grps), g0 == ALL) | (grps == ALL)
+    best = _pick(valid & ~moves_all[None, :], wide, short, price)
+    through_all = valid & moves_all[None, :]
+    pairs = []
+    if through_all.any() and (best is None or best[2] == 1 or (
+            through_all & wide & (price <= price[best[0], best[1]])).any()):
+        extra = np.zeros(len(blds))
+        for other in grids.group_bys(ti):
+            if other != gb:
+                pair = _pairs(grids, row_groups, hidden, ti, gb, other, b)
+                if pair is not None:
+                    extra += pair[0]
+                    pairs.append(pair)
+        price = price + np.where(moves_all[None, :], extra[:, None], 0.0)
+        valid &= ~(moves_all[None, :] & np.isinf(extra)[:, None])
+        best = _pick(valid, wide, short, price)
+    if best is None:
+        return None
+    k, m, first = best
+    rows = [int(index[i, j]), int(index[i, m]), int(index[k, j]), int(index[k, m])]
+    if moves_all[m]:
+        for _, g2, k2, i2, index2 in pairs:
+            rows += [int(index2[i2, g2[k]]), int(index2[k2[k], g2[k]])]
+    return rows, first == 0, float(price[k, m])
+
+
+def _pick(valid: np.ndarray, wide: np.ndarray, short: np.ndarray, price: np.ndarray):
+    """The best candidate (k, m, 0 if wide enough else 1) of the grid, or None: wide enough
+    first, then the cheapest if wide, else the widest, then the cheapest; ties to the first in
+    grid order."""
     first = np.where(valid, np.where(wide, 0, 1), 2)
-    best_first = first.min()
+    best_first = int(first.min())
     if best_first == 2:
         return None
-    # the first in grid order by (wide enough first, then price if wide, else widest) then price
     second = np.where(wide, price, -short)
     tied = first == best_first
     tied &= second == second[tied].min()
     flat = np.flatnonzero(tied.ravel())
     best = flat[np.argmin(price.ravel()[flat])]
     k, m = np.unravel_index(best, valid.shape)
-    rows = [int(index[i, j]), int(index[i, m]), int(index[k, j]), int(index[k, m])]
-    return rows, bool(best_first == 0), float(price[k, m])
+    return int(k), int(m), best_first
+
+
+def _pairs(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int, gb: str,
+           group_by: str, b: str):
+    """For a cycle of ``grid(ti, gb)`` that moves the all rows of building ``b`` and of each
+    building of the grid (the candidate b2): the cheapest pair of cells (b, g'), (b2, g') of
+    ``group_by`` to move with them (ties to the widest), as (price per b2, inf where there is
+    none; the group g' per b2; b2's row of the grid of ``group_by``; b's; that grid's index), or
+    None where ``b`` has no cell of ``group_by`` (its all row is no total of it)."""
+    index2, bi2 = grids.grid(ti, group_by)[2:4]
+    i2 = bi2.get(b)
+    if i2 is None:
+        return None
+    k2, room = grids.aligned(ti, gb, group_by)
+    at = np.maximum(k2, 0)
+    cost = np.where(hidden[row_groups[np.maximum(index2, 0)]], 0.0, grids.rooms(ti, group_by)[2])
+    # a pair needs both cells (a NaN room: no cell); ties go to the widest
+    pair_room = np.minimum(room[at], room[i2][None, :])
+    pair_room[k2 < 0] = np.nan
+    price = cost[at] + cost[i2][None, :]
+    # whole prices (n's) with the room as a tie-break below 1
+    key = np.where(np.isnan(pair_room), np.inf,
+                   price + 0.5 / (1.0 + np.clip(np.nan_to_num(pair_room), 0, 1e6)))
+    g = np.argmin(key, axis=1)
+    ok = np.isfinite(key[np.arange(len(k2)), g])
+    best = np.where(ok, price[np.arange(len(k2)), g], np.inf)
+    return best, g, k2, i2, index2
