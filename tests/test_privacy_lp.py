@@ -386,3 +386,23 @@ def test_a_helper_without_the_component_asks_for_its_model():
             assert (w_lo[v], w_hi[v]) == exact[int(v)]
     assert (got[2] & got[3])[:2].all() and (again[2] & again[3])[2:4].all()
     lp._REPLICA.clear()
+
+
+def test_a_cap_below_every_feasible_point_is_raised_not_lifted():
+    """A count up to 500 times another (an MPI's points and its 2,000 students, the whole table
+    hidden) lies far above every published number, so the cap on unbounded variables cuts off
+    every feasible point. Lifted, an LP pushing the points up would come back "unbounded", a
+    witness of nothing; raised, it ends at a vertex: a feasible point."""
+    from plan_metrics.privacy.component_lp import ComponentLP
+
+    system = lp.System()
+    students, points, other = system.add_var(lb=1), system.add_var(), system.add_var()
+    system.add({students: 1.0}, "=", 2000.0)
+    system.add({points: 1.0, students: -100.0}, ">=", 0.0)   # 100 n <= points <= 500 n
+    system.add({points: 1.0, students: -500.0}, "<=", 0.0)
+    system.add({other: 1.0, points: -1.0}, ">=", 0.0)       # no bound above: capped
+    comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+    status, x = comp.solve(np.asarray([0.0, 0.0, -1.0]))
+    assert status == "ok"
+    assert x[0] == pytest.approx(2000) and 200_000 - 1e-6 <= x[1] <= 1_000_000 + 1e-6
+    assert x[2] >= x[1] - 1e-6
