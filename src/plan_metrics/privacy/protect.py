@@ -114,6 +114,16 @@ class _Groups:
             self.table_groups[ti] = np.asarray(self.of_row[at:at + size], dtype=np.int64)
             at += size
         self.grids = Grids(model.tables)
+        self._linked: dict[int, list[frozenset[int]]] = {}
+
+    def linked(self, ti: int, ri: int) -> frozenset[int]:
+        """The new tables other than ``ti`` that carry one of the cells of row ``ri`` of
+        ``ti`` (worked out for a whole table at its first use)."""
+        if ti not in self._linked:
+            self._linked[ti] = [
+                frozenset(tj for c in set(cs) for tj, _ in self.carriers.get(c, ()) if tj != ti)
+                for cs in self.model.cells.row_cells[ti].tolist()]
+        return self._linked[ti][ri]
 
     def group(self, ti: int, ri: int) -> int:
         return int(self.table_groups[ti][ri])
@@ -493,8 +503,7 @@ def _at_linked_tables(model: Model, groups: _Groups, ti: int, rows: list[int]
     out = [(ti, r) for r in rows]
     done, frontier = {ti}, out
     while frontier:
-        linked = {tj for t, r in frontier for c in model.cells.row_cells[t][r].tolist()
-                  for tj, _ in groups.carriers.get(c, ()) if tj not in done}
+        linked = set().union(*(groups.linked(t, r) for t, r in frontier)) - done
         done |= linked
         frontier = [(tj, at[p]) for tj in sorted(linked)
                     for at in (groups.grids.row_at(tj),) for p in places if p in at]
