@@ -7,6 +7,10 @@ the counts can shift without changing any published total: +1 on (b, g), -1 or +
 as the additive directions say (an inner cell and its total move together). ``rectangle`` scores
 every candidate (b2, g2) of the grid at once with numpy: how far the cycle can shift for the
 numerators and the n's (its width), and the price of the cells not yet hidden (their n).
+
+A building's all row is the total of every group_by of the table: a cycle through the all column
+(or for an all row) moves it, so it takes a pair of cells (b, g'), (b2, g') of each other
+group_by along (``_pairs``, the cheapest), and its price includes theirs.
 """
 
 from __future__ import annotations
