@@ -282,14 +282,12 @@ def _pairs(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int, gb
     k2, room = grids.aligned(ti, gb, group_by)
     at = np.maximum(k2, 0)
     cost = np.where(hidden[row_groups[np.maximum(index2, 0)]], 0.0, grids.rooms(ti, group_by)[2])
-    # a pair needs both cells (a NaN room: no cell); ties go to the widest
-    pair_room = np.minimum(room[at], room[i2][None, :])
+    # a pair needs both cells (a NaN room: no cell). The prices are whole (n's), so the room
+    # goes below 1 as the tie-break to the widest, and floor() gives the price back
+    pair_room = np.maximum(np.minimum(room[at], room[i2][None, :]), 0.0)
     pair_room[k2 < 0] = np.nan
-    price = cost[at] + cost[i2][None, :]
-    # whole prices (n's) with the room as a tie-break below 1
-    key = np.where(np.isnan(pair_room), np.inf,
-                   price + 0.5 / (1.0 + np.clip(np.nan_to_num(pair_room), 0, 1e6)))
+    key = cost[at] + cost[i2][None, :] + 0.5 / (1.0 + pair_room)
+    key[np.isnan(key)] = np.inf
     g = np.argmin(key, axis=1)
-    ok = np.isfinite(key[np.arange(len(k2)), g])
-    best = np.where(ok, price[np.arange(len(k2)), g], np.inf)
+    best = np.floor(key[np.arange(len(k2)), g])
     return best, g, k2, i2, index2
