@@ -181,7 +181,8 @@ class _Room:
 def rectangle(grids: Grids, row_groups: np.ndarray, hidden: np.ndarray, ti: int, ri: int,
               protection: float, need_n: float):
     """The cheapest rectangle for row ``ri`` of table ``ti``: (rows, wide enough, price of the
-    rows not yet hidden), or None when the row's grid has no rectangle.
+    rows not yet hidden), or None when the row's grid has no rectangle. A cycle through the all
+    rows comes with its pairs in the table's other group_bys (module docstring).
 
     ``row_groups``: the group of each row of the table (a group is hidden as a whole); ``need_n``
     is the width the n needs (0 for a banded row, whose n is published). Among the wide enough
