@@ -126,7 +126,7 @@ class _Around:
             if not open_here.any():
                 break
             push = sign if sign is not None else rng.choice((-1.0, 1.0), len(idx))
-            status, x = sub.solve(np.where(open_here, push, 0.0))
+            status, x = sub.solve(np.where(open_here, push, 0.0), decisive=False)
             solves += 1
             if status == "ok":
                 witness(idx, x)

@@ -173,8 +173,13 @@ class ComponentLP:
             self._rows = sparse.csr_array(self.a)
         return self._rows
 
-    def solve(self, c: np.ndarray, stop: tuple[int, float] | None = None):
+    def solve(self, c: np.ndarray, stop: tuple[int, float] | None = None,
+              decisive: bool = True):
         """(status, x) of min c.x; status 'ok', 'unbounded' or 'infeasible'.
+
+        An LP HiGHS leaves undecided is solved once more from scratch; if it stays undecided,
+        ``decisive`` LPs (whose answer a range rests on) raise, the others (witness hunts, which
+        can do without) return 'unknown'.
 
         ``stop`` = (variable, value): for this LP only, the variable may go no further than
         ``value`` in the direction ``c`` pushes it (its bound there moves to ``value``); the
@@ -190,7 +195,7 @@ class ComponentLP:
             else:
                 h.changeColBounds(i, max(low, value), up)
             try:
-                status, x = self.solve(c)
+                status, x = self.solve(c, decisive=decisive)
             finally:   # (the bounds as they stand now: solve may have lifted a cap)
                 h.changeColBounds(i, self.col_lower[i], self.col_upper[i])
             if status == "ok" and abs(x[i] - value) <= EPS:
@@ -244,8 +249,18 @@ class ComponentLP:
                 if lift:
                     self.uncapped = self.uncapped[:0]
                 self.solves -= 1
-                return self.solve(c)
+                return self.solve(c, decisive=decisive)
             return "infeasible", None
+        if not getattr(self, "_again", False):
+            # (seen once, in a pair of buildings' LP of the 50k whole folder's audit: "Unknown")
+            h.clearSolver()
+            self._again, self.solves = True, self.solves - 1
+            try:
+                return self.solve(c, decisive=decisive)
+            finally:
+                self._again = False
+        if not decisive:
+            return "unknown", None
         raise RuntimeError("the privacy audit's linear program failed: "
                            f"{h.modelStatusToString(status)}")
 

@@ -276,7 +276,7 @@ def _component_ranges(system: System, comp: ComponentLP,
         if not open_.any():
             break
         c = np.where(open_, sign, 0.0)
-        status, x = comp.solve(c)
+        status, x = comp.solve(c, decisive=False)
         if status == "infeasible":
             raise Infeasible("the published numbers contradict the relations")
         if status == "ok":
@@ -296,7 +296,7 @@ def _component_ranges(system: System, comp: ComponentLP,
         if open_.sum() < 8:
             break
         c = np.where(open_, rng.choice((-1.0, 1.0), len(m)), 0.0)
-        status, x = comp.solve(c)
+        status, x = comp.solve(c, decisive=False)
         if status == "infeasible":
             raise Infeasible("the published numbers contradict the relations")
         if status != "ok":
