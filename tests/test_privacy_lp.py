@@ -406,3 +406,55 @@ def test_a_cap_below_every_feasible_point_is_raised_not_lifted():
     assert status == "ok"
     assert x[0] == pytest.approx(2000) and 200_000 - 1e-6 <= x[1] <= 1_000_000 + 1e-6
     assert x[2] >= x[1] - 1e-6
+
+
+STARTED_AT_A_POINT = """
+import json, sys
+import numpy as np
+from plan_metrics.privacy import lp
+from plan_metrics.privacy.component_lp import ComponentLP
+rows, cols = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+system = lp.System()
+cells = [[system.add_var(need=5) for _ in cols] for _ in rows]
+for i, total in enumerate(rows):
+    system.add({v: 1.0 for v in cells[i]}, "=", total)
+for j, total in enumerate(cols):
+    system.add({cells[i][j]: 1.0 for i in range(len(rows))}, "=", total)
+# a feasible point: the north-west corner rule fills the table from its margins
+point = np.zeros((len(rows), len(cols)))
+left_r, left_c, i, j = list(rows), list(cols), 0, 0
+while i < len(rows) and j < len(cols):
+    point[i, j] = m = min(left_r[i], left_c[j])
+    left_r[i] -= m
+    left_c[j] -= m
+    if left_r[i] == 0:
+        i += 1
+    else:
+        j += 1
+comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
+assert comp.start_at(point.ravel()), "no basis from the point"
+out = {}
+for v in range(len(system)):
+    c = np.zeros(len(system))
+    c[v] = 1.0
+    low = comp.solve(c)[1][v]
+    high = comp.solve(-c)[1][v]
+    out[v] = [round(low), round(high)]
+print(json.dumps(out))
+"""
+
+
+def test_a_model_started_at_a_feasible_point_first_in_its_process_has_the_frechet_ranges():
+    """``ComponentLP.start_at`` (HiGHS's crossover from a known feasible point, the first LPs'
+    start in the run's protection and in the pairs of buildings) in a new interpreter, before any
+    LP ran there: HiGHS 1.16's crossover alone dies on a null pointer there. From that start,
+    every cell's LPs still end at the Frechet bounds."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", STARTED_AT_A_POINT, json.dumps(ROWS),
+                           json.dumps(COLS)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = {int(v): tuple(r) for v, r in json.loads(done.stdout.splitlines()[-1]).items()}
+    assert got == closed_form()

@@ -138,7 +138,9 @@ class _Around:
         cols = self.a[:, idx]
         rows = np.unique(cols.indices)
         held = self.at_x0[rows] - cols[rows] @ self.x0[idx]
-        return sub_model(self, idx, rows, shift=held)
+        sub = sub_model(self, idx, rows, shift=held)
+        sub.start_at(self.x0[idx])
+        return sub
 
 
 #: pairs a helper takes at a time

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 import highspy
@@ -47,6 +48,23 @@ def _quiet_highs():
     # proves an unbounded variable only after thousands of iterations)
     h.setOptionValue("simplex_strategy", 4)
     return h
+
+
+_STARTED: set = set()
+
+
+def _scheduler_started() -> None:
+    """Start HiGHS's task scheduler in this process and thread, as its first ``run`` does.
+
+    Its crossover (``ComponentLP.start_at``) checks the scheduler for interrupts but does not
+    start it: called before any LP ran in the process, it dereferences a null pointer and the
+    process dies (HiGHS 1.16, ``ipx::Control::InterruptCheck``). One empty LP starts it."""
+    key = (os.getpid(), threading.get_ident())
+    if key not in _STARTED:
+        h = _quiet_highs()
+        h.addVar(0.0, 1.0)
+        h.run()
+        _STARTED.add(key)
 
 
 class ComponentLP:
@@ -124,6 +142,29 @@ class ComponentLP:
             basis.valid = True
             self.highs.setBasis(basis)
         self._cost = np.zeros(self.size)   # the objective as HiGHS holds it
+
+    def start_at(self, x: np.ndarray) -> bool:
+        """Give the model a basis from the feasible point ``x``, by HiGHS's crossover (with the
+        zero objective a new model holds, ``x`` is optimal and zero duals prove it): the first LP
+        then starts from a vertex next to ``x`` instead of from nothing. Where a feasible point is
+        known (the true counts; a pair of buildings' LPs around a point), this costs a fraction of
+        the interior point start: 0.09 s against 0.64 s for the demo folder's largest component.
+        Returns whether a basis was found (if not, the model is left as it was)."""
+        if self.highs.getBasis().valid or self._cost.any():
+            return False
+        _scheduler_started()
+        x = np.asarray(x, dtype=float)
+        solution = highspy.HighsSolution()
+        solution.col_value = x.tolist()
+        solution.row_value = (self.a @ x).tolist()
+        solution.col_dual = [0.0] * self.size
+        solution.row_dual = [0.0] * self.a.shape[0]
+        solution.value_valid = solution.dual_valid = True
+        if self.highs.crossover(solution) != highspy.HighsStatus.kOk or \
+                not self.highs.getBasis().valid:
+            self.highs.clearSolver()
+            return False
+        return True
 
     def spec(self) -> dict:
         """The model as it stands (bounds with a lifted cap) and its last basis, as plain arrays:

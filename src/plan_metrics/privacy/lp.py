@@ -19,8 +19,9 @@ What keeps it fast without weakening the attacker:
   component (the run's protection), or around the last batch LP's solution (the auditor, in
   several passes where the component is very large), shared with the helper processes;
 - each LP of a component starts from the last one's basis (``component_lp``: one HiGHS model per
-  component, only the objective changes; the first, without a basis, by the interior point
-  method);
+  component, only the objective changes). The first starts from a vertex next to a feasible point
+  where one is known (the true counts in the run's protection, the point a pair of buildings'
+  LPs move around: ``start_at``), else by the interior point method;
 - a variable the equalities pin by subtraction alone (peeling) is known without any LP; in the
   run's protection, so is one they pin only together (``rowspace``, one sparse factorization);
 - a variable still short after that gets its own two LPs, each stopped as soon as the range is
@@ -52,6 +53,9 @@ RANDOM_DIRECTIONS = 12
 #: component of at least this many variables with at least this many of them open (a smaller
 #: one's own LPs cost less than the factorization)
 ROWSPACE_MIN_SIZE = 1000
+#: the run's protection starts a component of at least this many variables from a vertex next to
+#: the true counts (``ComponentLP.start_at``) rather than from nothing
+START_AT_TRUTH_MIN_SIZE = 200
 ROWSPACE_MIN_OPEN = 16
 
 
@@ -241,6 +245,8 @@ def _component_ranges(system: System, comp: ComponentLP,
 
     if comp.known:
         witness(comp.truth)
+        if comp.size >= START_AT_TRUTH_MIN_SIZE:
+            comp.start_at(comp.truth)
     for i, value in comp.pinned.items():
         lo[i] = hi[i] = value
         exact_lo[i] = exact_hi[i] = True
