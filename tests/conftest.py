@@ -23,6 +23,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-quic"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def snapshot_cache_folder(tmp_path_factory):
+    """The validated snapshots the tests' runs keep (runs.snapshot_cache) go to a folder of the
+    test session (inherited by the commands the tests start), not to the user's cache."""
+    folder = tmp_path_factory.mktemp("snapshot-cache")
+    before = os.environ.get("PLAN_METRICS_CACHE")
+    os.environ["PLAN_METRICS_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("PLAN_METRICS_CACHE", None)
+    else:
+        os.environ["PLAN_METRICS_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory):
     """The small demo district (seed 2024) in a temporary folder. Read-only: copy it to change it."""

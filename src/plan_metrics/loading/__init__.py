@@ -130,6 +130,9 @@ def main(args) -> int:
                  f"{data_dir}: nothing can be computed from this data until they are fixed.\n")
     else:
         text += summary(tables) + "\n"
+        # kept for the run that usually follows, which then need not validate the files again
+        from ..runs.snapshot_cache import keep_validated
+        keep_validated(tables, data_dir)
         if plan is not None:
             from ..coverage import format_coverage, plan_coverage
             text += format_coverage(plan, plan_coverage(plan, tables))

@@ -18,6 +18,7 @@ from .. import contract, engine, manifest as manifest_mod
 from ..errors import PlanMetricsError
 from ..params import year_params
 from ..paths import NOTEBOOKS_DIR, REPORTS_DIR
+from . import snapshot_cache
 from .context import tables_needed
 from .execute import _Job
 from .executors import executor_for, rows_written
@@ -111,7 +112,9 @@ def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min
     from ..editions import RESULTS_FILE
     from ..plan import plan_hash, plan_path
 
-    tables = _validated(loading, data_dir)
+    kept, key = snapshot_cache.lookup(data_dir)
+    tables = SnapshotTables(kept) if kept is not None else _validated(loading, data_dir)
+    _note_warnings(data_dir, tables, kept)
     data_years = sorted(tables.years)
     if wanted_years == "all":
         run_years = data_years
@@ -132,7 +135,12 @@ def _run(pool, loading, data_dir, wanted_years, reports, plans, params_file, min
     scratch = Path(tempfile.mkdtemp(prefix=f".run-{os.getpid()}-", dir=reports))
     editions: list[_Edition] = []
     try:
-        snapshot = write_snapshot(tables, scratch / "snapshot", data_dir)
+        snapshot = scratch / "snapshot"
+        if kept is not None:   # validated before, unchanged since (snapshot_cache)
+            snapshot_cache.link_files(kept, snapshot)
+        else:
+            write_snapshot(tables, snapshot, data_dir)
+            snapshot_cache.store(snapshot, key)
         # From here on the runner reads the snapshot, lazily, like the notebooks: the CSV-typed
         # tables are dropped so that the kernels have the memory (a large district's tables take
         # over a gigabyte); only the status step reads (and caches) the tables it needs.
@@ -254,11 +262,20 @@ def _validated(loading, data_dir: Path):
                 print(f"  ... and {len(errors) - 20} more kinds of fault (plan-metrics validate --data "
                       f"{data_dir} lists them all)", file=sys.stderr)
         raise
-    warnings = getattr(tables, "warnings", None) or []
-    if warnings:
-        print(f"Note: {len(warnings)} data warning(s) (rows that cannot be broken down by student "
-              f"group); see plan-metrics validate --data {data_dir}", file=sys.stderr)
     return tables
+
+
+def _note_warnings(data_dir: Path, tables, kept: Path | None) -> None:
+    """One line on stderr: the data's warnings, and that an unchanged folder was not validated
+    again (``kept``: the snapshot of its earlier validation)."""
+    if kept is not None:
+        print(f"{data_dir}: unchanged since it passed validation; its validated tables are "
+              f"used (PLAN_METRICS_CACHE=off validates every time)", file=sys.stderr)
+    count = getattr(tables, "warning_count", None)
+    count = len(getattr(tables, "warnings", None) or []) if count is None else count
+    if count:
+        print(f"Note: {count} data warning(s) (rows that cannot be broken down by student "
+              f"group); see plan-metrics validate --data {data_dir}", file=sys.stderr)
 
 
 def _execute(all_jobs, editions, tables, pool, plan_hash, git, synthetic, data_dir,

@@ -22,7 +22,8 @@ def write_snapshot(tables, folder: Path, data_dir: Path) -> Path:
             "memory": {name: int(df.memory_usage(deep=True).sum()) for name, df in tables.items()},
             "hashes": dict(getattr(tables, "hashes", {}) or {}),
             "row_counts": dict(getattr(tables, "row_counts", {}) or {}),
-            "years": sorted(getattr(tables, "years", []) or [])}
+            "years": sorted(getattr(tables, "years", []) or []),
+            "warnings": len(getattr(tables, "warnings", []) or [])}
     (folder / SNAPSHOT_INFO).write_text(json.dumps(info, indent=1, default=str))
     return folder
 
@@ -40,6 +41,8 @@ class SnapshotTables(Mapping):
         self.years = info["years"]
         self.data_dir = info["data_dir"]
         self.memory: dict[str, int] = info.get("memory", {})
+        #: how many warnings the validation of these tables gave (``loading.Tables.warnings``)
+        self.warning_count: int = info.get("warnings", 0)
         self._cache: dict[str, pd.DataFrame] = {}
 
     def __getitem__(self, name: str) -> pd.DataFrame:
