@@ -63,6 +63,7 @@ def test_only_the_most_recently_used_snapshots_are_kept(tmp_path, cache):
         os.utime(cache / f"key{i}", (1000 + i, 1000 + i))
     kept = sorted(p.name for p in cache.iterdir())
     assert kept == [f"key{i}" for i in range(2, snapshot_cache.KEEP + 2)]
+    assert cache.stat().st_mode & 0o777 == 0o700   # students' records: the owner's only
 
 
 @pytest.mark.notebook

@@ -18,6 +18,8 @@ written, nothing is kept and every run validates.
 The folder: ``$PLAN_METRICS_CACHE`` (``off`` turns the cache off), else ``$XDG_CACHE_HOME`` or
 ``~/.cache``, ``/plan-metrics/snapshots``. The ``KEEP`` most recently used snapshots are kept.
 Each is written under a temporary name and renamed into place, so a reader never sees half of one.
+A snapshot holds the students' records, as the data folder does: the folder is readable by its
+owner only, and a machine where no copy may outlive the data folder sets ``off``.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def store(snapshot: Path, key: str | None) -> None:
     if key is None or folder is None:
         return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        _make(folder)
         if (folder / key / SNAPSHOT_INFO).is_file():
             os.utime(folder / key)
             return
@@ -116,6 +118,12 @@ def store(snapshot: Path, key: str | None) -> None:
         _prune(folder)
     except OSError:
         return
+
+
+def _make(folder: Path) -> None:
+    """The cache folder, readable by its owner only (it holds students' records)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
 
 
 def link_files(source: Path, target: Path) -> None:
@@ -141,7 +149,7 @@ def keep_validated(tables, data_dir: Path) -> None:
         _, key = lookup(data_dir)
         if key is None or (folder / key / SNAPSHOT_INFO).is_file():
             return
-        folder.mkdir(parents=True, exist_ok=True)
+        _make(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".validated-", dir=folder))
         try:
             store(write_snapshot(tables, tmp, Path(data_dir).resolve()), key)
