@@ -12,6 +12,10 @@ Targets (issue 14): the large district (50k) one year <= 30 s and <= 1.5 GB; tim
     python bench/bench_scale.py                      # 50k and 100k
     python bench/bench_scale.py --big                # also 200k, 500k and 1M (long, much disk)
     python bench/bench_scale.py --sizes 50k,200k --keep /data/bench   # chosen sizes, data kept
+    PLAN_METRICS_CACHE=off python bench/bench_scale.py   # the run validates the files again
+
+The run follows validate on the same files, so by default it uses the tables validate kept
+(runs.snapshot_cache); with PLAN_METRICS_CACHE=off it validates them again, as a first run does.
 """
 
 from __future__ import annotations
@@ -86,8 +90,13 @@ def main() -> None:
         sizes += [s for s in BIG.split(",") if s not in sizes]
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-scale-"))
     base.mkdir(parents=True, exist_ok=True)
+    from plan_metrics.runs.snapshot_cache import cache_folder
+    kept = cache_folder()
     print(f"bench_scale: {os.cpu_count()} cores, {_memory_gb():.0f} GB, --jobs {args.jobs}, "
           f"sizes {', '.join(sizes)}, {load()}", flush=True)
+    print("  the run after validate " + (
+        f"uses the tables validate kept ({kept})" if kept else
+        "validates again (PLAN_METRICS_CACHE=off)"), flush=True)
     results = {}
     try:
         for size in sizes:
