@@ -33,19 +33,19 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def test_the_key_changes_with_any_byte_any_file_and_the_folder(data, tmp_path):
-    key = snapshot_cache.data_key(data)
-    assert snapshot_cache.data_key(data) == key
+    key = snapshot_cache.data_key(data).name
+    assert snapshot_cache.data_key(data).name == key
     with open(data / "staff.csv", "ab") as fh:        # one byte more
         fh.write(b"\n")
-    changed = snapshot_cache.data_key(data)
+    changed = snapshot_cache.data_key(data).name
     assert changed != key
     (data / "notes.txt").write_text("a file validation warns about")
-    assert snapshot_cache.data_key(data) not in (key, changed)
+    assert snapshot_cache.data_key(data).name not in (key, changed)
     (data / "notes.txt").unlink()
-    assert snapshot_cache.data_key(data) == changed
+    assert snapshot_cache.data_key(data).name == changed
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(data, elsewhere)
-    assert snapshot_cache.data_key(elsewhere) != changed
+    assert snapshot_cache.data_key(elsewhere).name != changed
 
 
 def test_off_keeps_nothing(data, monkeypatch, capsys):
@@ -57,9 +57,11 @@ def test_off_keeps_nothing(data, monkeypatch, capsys):
 def test_only_the_most_recently_used_snapshots_are_kept(tmp_path, cache):
     source = tmp_path / "snapshot"
     source.mkdir()
-    (source / "snapshot.json").write_text("{}")
+    (source / "snapshot.json").write_text('{"hashes": {"a.csv": "1"}}')
+    snapshot_cache.store(source, snapshot_cache.Key("changed", {"a.csv": "2"}))
+    assert not (cache / "changed").exists()   # a file changed while it was validated
     for i in range(snapshot_cache.KEEP + 2):
-        snapshot_cache.store(source, f"key{i}")
+        snapshot_cache.store(source, snapshot_cache.Key(f"key{i}", {"a.csv": "1"}))
         os.utime(cache / f"key{i}", (1000 + i, 1000 + i))
     kept = sorted(p.name for p in cache.iterdir())
     assert kept == [f"key{i}" for i in range(2, snapshot_cache.KEEP + 2)]

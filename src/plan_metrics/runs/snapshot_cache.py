@@ -25,10 +25,12 @@ owner only, and a machine where no copy may outlive the data folder sets ``off``
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,20 +66,31 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def data_key(data_dir: Path) -> str:
+@dataclass(frozen=True)
+class Key:
+    """A data directory's key (``name``) and the sha256 of each of its files (``files``, by file
+    name) as they were when it was computed."""
+    name: str
+    files: dict[str, str]
+
+
+def data_key(data_dir: Path) -> Key:
     """The key of a data directory's snapshot: its path, every file's name and content, the code."""
     data_dir = Path(data_dir).resolve()
     digest = hashlib.sha256(code_fingerprint().encode())
     digest.update(str(data_dir).encode())
+    files = {}
     for path in sorted(p for p in data_dir.iterdir() if p.is_file()):
-        digest.update(b"\0" + path.name.encode() + b"\0")
+        one = hashlib.sha256()
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 22):
-                digest.update(chunk)
-    return digest.hexdigest()[:32]
+                one.update(chunk)
+        files[path.name] = one.hexdigest()
+        digest.update(f"\0{path.name}\0{files[path.name]}".encode())
+    return Key(digest.hexdigest()[:32], files)
 
 
-def lookup(data_dir: Path) -> tuple[Path, str] | tuple[None, str | None]:
+def lookup(data_dir: Path) -> tuple[Path, Key] | tuple[None, Key | None]:
     """(the kept snapshot folder of ``data_dir``, its key), or (None, the key to store under;
     None when the cache is off or the directory cannot be read whole)."""
     folder = cache_folder()
@@ -87,7 +100,7 @@ def lookup(data_dir: Path) -> tuple[Path, str] | tuple[None, str | None]:
         key = data_key(data_dir)
     except OSError:
         return None, None
-    entry = folder / key
+    entry = folder / key.name
     if (entry / SNAPSHOT_INFO).is_file():
         try:
             os.utime(entry)   # most recently used
@@ -97,26 +110,32 @@ def lookup(data_dir: Path) -> tuple[Path, str] | tuple[None, str | None]:
     return None, key
 
 
-def store(snapshot: Path, key: str | None) -> None:
+def store(snapshot: Path, key: Key | None) -> None:
     """Keep the snapshot folder ``snapshot`` (written by ``write_snapshot`` from tables that
     passed validation) under ``key``; hard links where the file system allows, else copies.
-    Never raises: a cache that cannot be written only means the next run validates again."""
+    Not when a file the validation read differs from the one the key was computed from (the
+    folder changed meanwhile). Never raises: a cache that cannot be written only means the next
+    run validates again."""
     folder = cache_folder()
     if key is None or folder is None:
         return
     try:
-        _make(folder)
-        if (folder / key / SNAPSHOT_INFO).is_file():
-            os.utime(folder / key)
+        validated = json.loads((snapshot / SNAPSHOT_INFO).read_text()).get("hashes", {})
+        if any(key.files.get(name) != digest for name, digest in validated.items()):
             return
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=folder))
+        _make(folder)
+        entry = folder / key.name
+        if (entry / SNAPSHOT_INFO).is_file():
+            os.utime(entry)
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key.name}.tmp-", dir=folder))
         link_files(snapshot, tmp)
         try:
-            os.rename(tmp, folder / key)
+            os.rename(tmp, entry)
         except OSError:   # another process kept the same snapshot meanwhile
             shutil.rmtree(tmp, ignore_errors=True)
         _prune(folder)
-    except OSError:
+    except (OSError, ValueError):
         return
 
 
@@ -146,8 +165,8 @@ def keep_validated(tables, data_dir: Path) -> None:
         return
     from .snapshot import write_snapshot
     try:
-        _, key = lookup(data_dir)
-        if key is None or (folder / key / SNAPSHOT_INFO).is_file():
+        kept, key = lookup(data_dir)
+        if key is None or kept is not None:
             return
         _make(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".validated-", dir=folder))
@@ -155,7 +174,7 @@ def keep_validated(tables, data_dir: Path) -> None:
             store(write_snapshot(tables, tmp, Path(data_dir).resolve()), key)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    except OSError:
+    except (OSError, ValueError):
         return
 
 
