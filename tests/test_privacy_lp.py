@@ -2,6 +2,7 @@
 solved in this process and shared out with helper processes: the same exact ranges either way."""
 
 import os
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -411,35 +412,17 @@ def test_a_cap_below_every_feasible_point_is_raised_not_lifted():
 STARTED_AT_A_POINT = """
 import json, sys
 import numpy as np
-from plan_metrics.privacy import lp
+sys.path.insert(0, sys.argv[1])
+from test_privacy_lp import table_system, truth_table
 from plan_metrics.privacy.component_lp import ComponentLP
-rows, cols = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-system = lp.System()
-cells = [[system.add_var(need=5) for _ in cols] for _ in rows]
-for i, total in enumerate(rows):
-    system.add({v: 1.0 for v in cells[i]}, "=", total)
-for j, total in enumerate(cols):
-    system.add({cells[i][j]: 1.0 for i in range(len(rows))}, "=", total)
-# a feasible point: the north-west corner rule fills the table from its margins
-point = np.zeros((len(rows), len(cols)))
-left_r, left_c, i, j = list(rows), list(cols), 0, 0
-while i < len(rows) and j < len(cols):
-    point[i, j] = m = min(left_r[i], left_c[j])
-    left_r[i] -= m
-    left_c[j] -= m
-    if left_r[i] == 0:
-        i += 1
-    else:
-        j += 1
+system = table_system(5)
 comp = ComponentLP(system, np.arange(len(system)), (system.eq, system.le))
-assert comp.start_at(point.ravel()), "no basis from the point"
+assert comp.start_at(np.asarray(truth_table(), dtype=float).ravel()), "no basis from the point"
 out = {}
 for v in range(len(system)):
     c = np.zeros(len(system))
     c[v] = 1.0
-    low = comp.solve(c)[1][v]
-    high = comp.solve(-c)[1][v]
-    out[v] = [round(low), round(high)]
+    out[v] = [round(comp.solve(c)[1][v]), round(comp.solve(-c)[1][v])]
 print(json.dumps(out))
 """
 
@@ -453,8 +436,9 @@ def test_a_model_started_at_a_feasible_point_first_in_its_process_has_the_freche
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", STARTED_AT_A_POINT, json.dumps(ROWS),
-                           json.dumps(COLS)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", STARTED_AT_A_POINT,
+                           str(Path(__file__).resolve().parent)],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     got = {int(v): tuple(r) for v, r in json.loads(done.stdout.splitlines()[-1]).items()}
     assert got == closed_form()
