@@ -62,9 +62,13 @@ def test_only_the_most_recently_used_snapshots_are_kept(tmp_path, cache):
     assert not (cache / "changed").exists()   # a file changed while it was validated
     for i in range(snapshot_cache.KEEP + 2):
         snapshot_cache.store(source, snapshot_cache.Key(f"key{i}", {"a.csv": "1"}))
+    # all used within the hour (a run may still be reading one): none goes
+    assert len(list(cache.iterdir())) == snapshot_cache.KEEP + 2
+    for i in range(snapshot_cache.KEEP + 2):
         os.utime(cache / f"key{i}", (1000 + i, 1000 + i))
+    snapshot_cache.store(source, snapshot_cache.Key("new", {"a.csv": "1"}))
     kept = sorted(p.name for p in cache.iterdir())
-    assert kept == [f"key{i}" for i in range(2, snapshot_cache.KEEP + 2)]
+    assert kept == sorted(["new", *(f"key{i}" for i in range(3, snapshot_cache.KEEP + 2))])
     assert cache.stat().st_mode & 0o777 == 0o700   # students' records: the owner's only
 
 

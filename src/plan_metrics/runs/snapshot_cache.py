@@ -16,7 +16,8 @@ added or removed, or another version of the code validates anew. Where the cache
 written, nothing is kept and every run validates.
 
 The folder: ``$PLAN_METRICS_CACHE`` (``off`` turns the cache off), else ``$XDG_CACHE_HOME`` or
-``~/.cache``, ``/plan-metrics/snapshots``. The ``KEEP`` most recently used snapshots are kept.
+``~/.cache``, ``/plan-metrics/snapshots``. The ``KEEP`` most recently used snapshots are kept,
+and any used within the last hour.
 Each is written under a temporary name and renamed into place, so a reader never sees half of one.
 A snapshot holds the students' records, as the data folder does: the folder is readable by its
 owner only, and a machine where no copy may outlive the data folder sets ``off``.
@@ -184,7 +185,9 @@ STALE_SECONDS = 3600
 
 def _prune(folder: Path) -> None:
     """Remove all but the ``KEEP`` most recently used snapshots, and temporary folders that a
-    killed process left."""
+    killed process left. A snapshot used within ``STALE_SECONDS`` stays whatever its rank: a run
+    reads its kept snapshot for a while after ``lookup`` (run-many's districts keep theirs side
+    by side)."""
     now = time.time()
     for p in folder.iterdir():
         if p.name.startswith(".") and p.is_dir() and now - p.stat().st_mtime > STALE_SECONDS:
@@ -192,4 +195,5 @@ def _prune(folder: Path) -> None:
     entries = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
     entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[KEEP:]:
-        shutil.rmtree(old, ignore_errors=True)
+        if now - old.stat().st_mtime > STALE_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
